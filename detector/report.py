@@ -1,0 +1,101 @@
+"""Reports: ``flags.csv``, ``members.csv`` and ``manifest.json``, written atomically.
+
+CSV conventions (so a spreadsheet opens them right): UTF-8 with BOM (Excel then shows Cyrillic
+and Chinese), RFC 4180 quoting and CRLF line ends, ISO-8601 UTC timestamps, fixed column order.
+Every row that stands for an article carries the feed's own ``id``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+FLAG_COLUMNS = [
+    "rank", "narrative_id", "label", "score", "direction", "lag_hours",
+    "best_similarity", "best_pair_lag_hours",
+    "best_cn_id", "best_cn_outlet", "best_cn_published_at", "best_cn_title",
+    "best_ru_id", "best_ru_outlet", "best_ru_published_at", "best_ru_title",
+    "first_cn_id", "first_cn_outlet", "first_cn_published_at",
+    "first_ru_id", "first_ru_outlet", "first_ru_published_at",
+    "n_articles", "n_cn", "n_ru", "n_control", "outlets_cn", "outlets_ru",
+    "first_seen", "last_seen",
+]  # fmt: skip
+MEMBER_COLUMNS = [
+    "narrative_id", "id", "outlet", "bloc", "language", "published_at", "title", "url",
+    "similarity_to_centre", "membership",
+]  # fmt: skip
+
+
+@contextmanager
+def atomic_writer(path: Path, mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
+    """Write to a temporary file beside ``path`` and rename it into place only on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **kwargs) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def iso_utc(value: object) -> str:
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return str(stamp.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def write_csv(frame: pd.DataFrame, path: Path, columns: list[str]) -> None:
+    """Spreadsheet-safe CSV (see module doc), atomically."""
+    out = frame.reindex(columns=columns).copy()
+    for column in columns:
+        if column.endswith(("_published_at", "_seen")) or column == "published_at":
+            out[column] = out[column].map(iso_utc)
+    with atomic_writer(path, "w", encoding="utf-8-sig", newline="") as handle:
+        out.to_csv(handle, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+
+
+def write_json(data: dict[str, Any], path: Path) -> None:
+    with atomic_writer(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True, default=str, ensure_ascii=False)
+        handle.write("\n")
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_reports(
+    out_dir: Path, flags: pd.DataFrame, members: pd.DataFrame, manifest: dict[str, Any]
+) -> dict[str, str]:
+    """Write every report into ``out_dir``; returns ``{name: path}``. The manifest goes last, so
+    its presence means the reports beside it are complete."""
+    paths = {
+        "flags": out_dir / "flags.csv",
+        "members": out_dir / "members.csv",
+        "manifest": out_dir / "manifest.json",
+    }
+    write_csv(flags, paths["flags"], FLAG_COLUMNS)
+    write_csv(members, paths["members"], MEMBER_COLUMNS)
+    manifest = {**manifest, "outputs": {k: str(p) for k, p in paths.items() if k != "manifest"}}
+    write_json(manifest, paths["manifest"])
+    return {k: str(p) for k, p in paths.items()}

@@ -1,0 +1,283 @@
+"""The store: one DuckDB file holding articles, the embedding cache, runs, clusters and flags.
+
+Why DuckDB: one file, no server, transactional, fast columnar scans over a year of articles, and
+pandas in and out without copies. Only one process may write the file at a time; a second one
+gets :class:`~detector.errors.StoreBusyError` naming the run that holds it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from detector.errors import StoreBusyError
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id VARCHAR PRIMARY KEY,       -- the feed's own id, verbatim
+    outlet VARCHAR NOT NULL,
+    bloc VARCHAR NOT NULL,
+    language VARCHAR NOT NULL,
+    published_at TIMESTAMP NOT NULL,  -- UTC
+    title VARCHAR,
+    text VARCHAR,
+    url VARCHAR,
+    content_hash VARCHAR NOT NULL,
+    source_file VARCHAR,
+    source_row INTEGER
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+    text_hash VARCHAR NOT NULL,   -- sha256 of the exact text embedded
+    model_id VARCHAR NOT NULL,
+    vector BLOB NOT NULL,         -- float32, L2-normalised
+    PRIMARY KEY (text_hash, model_id)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    status VARCHAR NOT NULL,      -- running | done | failed
+    method_hash VARCHAR NOT NULL,
+    model_id VARCHAR NOT NULL,
+    manifest JSON
+);
+CREATE TABLE IF NOT EXISTS clusters (
+    method_hash VARCHAR NOT NULL,
+    window_start TIMESTAMP NOT NULL,
+    window_end TIMESTAMP NOT NULL,
+    label INTEGER NOT NULL,
+    narrative_id VARCHAR NOT NULL,
+    article_id VARCHAR NOT NULL,
+    membership DOUBLE NOT NULL,
+    PRIMARY KEY (method_hash, window_start, article_id)
+);
+CREATE TABLE IF NOT EXISTS flags (
+    run_id VARCHAR NOT NULL,
+    rank INTEGER NOT NULL,
+    narrative_id VARCHAR NOT NULL,
+    payload JSON NOT NULL,        -- the flags.csv row, column for column
+    PRIMARY KEY (run_id, narrative_id)
+);
+"""
+
+
+class Store:
+    """A DuckDB file. Use as a context manager; writes happen inside :meth:`transaction`.
+
+    Parameters
+    ----------
+    path : file path; created with its schema on first use.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __enter__(self) -> Store:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # DuckDB's own lock error does not say who holds the file, so a lock file beside it
+        # records the holder (pid, then the run id once a run starts).
+        self._lock = open(self.lock_path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.seek(0)
+            holder = self._lock.read().strip() or "another process"
+            self._lock.close()
+            raise StoreBusyError(
+                f"store {self.path} is in use by {holder}; wait for it to finish, or point "
+                "[store] path at another file."
+            ) from None
+        self._write_holder(f"process {os.getpid()}")
+        try:
+            self.con_ = duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            self._release()
+            raise StoreBusyError(f"store {self.path} is in use by another program ({exc}).") from None
+        self.con_.execute(SCHEMA)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.con_.close()
+        self._release()
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def _write_holder(self, holder: str) -> None:
+        self._lock.seek(0)
+        self._lock.truncate()
+        self._lock.write(holder)
+        self._lock.flush()
+
+    def _release(self) -> None:
+        self._write_holder("")
+        fcntl.flock(self._lock, fcntl.LOCK_UN)
+        self._lock.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.con_.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con_
+        except BaseException:
+            self.con_.execute("ROLLBACK")
+            raise
+        self.con_.execute("COMMIT")
+
+    # ---- articles ---------------------------------------------------------------------------
+    def upsert_articles(self, articles: pd.DataFrame) -> dict[str, int]:
+        """Insert new articles, update edited ones (new content hash), skip identical ones."""
+        frame = articles.copy()
+        frame["published_at"] = frame["published_at"].dt.tz_convert("UTC").dt.tz_localize(None)
+        with self.transaction() as con:
+            con.register("incoming", frame)
+            changed = con.execute(
+                "SELECT count(*) FROM incoming i JOIN articles a USING (id) "
+                "WHERE a.content_hash <> i.content_hash OR a.published_at <> i.published_at "
+                "OR a.outlet <> i.outlet OR a.bloc <> i.bloc"
+            ).fetchone()
+            known = con.execute("SELECT count(*) FROM incoming JOIN articles USING (id)").fetchone()
+            con.execute(
+                "INSERT INTO articles SELECT id, outlet, bloc, language, published_at, title, text, "
+                "url, content_hash, source_file, source_row FROM incoming "
+                "ON CONFLICT (id) DO UPDATE SET outlet = excluded.outlet, bloc = excluded.bloc, "
+                "language = excluded.language, published_at = excluded.published_at, "
+                "title = excluded.title, text = excluded.text, url = excluded.url, "
+                "content_hash = excluded.content_hash"
+            )
+            con.unregister("incoming")
+        n_known = int(known[0]) if known else 0
+        n_changed = int(changed[0]) if changed else 0
+        return {"new": len(frame) - n_known, "updated": n_changed, "unchanged": n_known - n_changed}
+
+    def articles_between(self, start: datetime, end: datetime) -> pd.DataFrame:
+        """Articles with ``start <= published_at < end`` (naive UTC bounds), ordered by time, id."""
+        frame = self.con_.execute(
+            "SELECT * FROM articles WHERE published_at >= ? AND published_at < ? ORDER BY published_at, id",
+            [start, end],
+        ).df()
+        frame["published_at"] = pd.to_datetime(frame["published_at"]).dt.tz_localize("UTC")
+        return frame
+
+    def count(self, table: str) -> int:
+        row = self.con_.execute(f"SELECT count(*) FROM {table}").fetchone()
+        return int(row[0]) if row else 0
+
+    # ---- embedding cache --------------------------------------------------------------------
+    def cached_hashes(self, hashes: list[str], model_id: str) -> set[str]:
+        if not hashes:
+            return set()
+        wanted = pd.DataFrame({"text_hash": list(set(hashes))})
+        self.con_.register("wanted", wanted)
+        rows = self.con_.execute(
+            "SELECT e.text_hash FROM embeddings e JOIN wanted USING (text_hash) WHERE model_id = ?",
+            [model_id],
+        ).fetchall()
+        self.con_.unregister("wanted")
+        return {r[0] for r in rows}
+
+    def put_embeddings(self, hashes: list[str], vectors: np.ndarray, model_id: str) -> None:
+        frame = pd.DataFrame(
+            {
+                "text_hash": hashes,
+                "model_id": model_id,
+                "vector": [np.ascontiguousarray(v, dtype=np.float32).tobytes() for v in vectors],
+            }
+        )
+        with self.transaction() as con:
+            con.register("batch", frame)
+            con.execute("INSERT OR IGNORE INTO embeddings SELECT * FROM batch")
+            con.unregister("batch")
+
+    def get_embeddings(self, hashes: list[str], model_id: str) -> np.ndarray:
+        """Vectors in the order of ``hashes`` (which must all be cached)."""
+        if not hashes:
+            return np.zeros((0, 0), dtype=np.float32)
+        wanted = pd.DataFrame({"text_hash": hashes, "position": np.arange(len(hashes))})
+        self.con_.register("wanted", wanted)
+        rows = self.con_.execute(
+            "SELECT w.position, e.vector FROM wanted w JOIN embeddings e "
+            "ON e.text_hash = w.text_hash AND e.model_id = ? ORDER BY w.position",
+            [model_id],
+        ).fetchall()
+        self.con_.unregister("wanted")
+        if len(rows) != len(hashes):
+            raise KeyError(f"{len(hashes) - len(rows)} embeddings are not cached for {model_id}")
+        return np.vstack([np.frombuffer(blob, dtype=np.float32) for _, blob in rows])
+
+    # ---- runs, clusters, flags --------------------------------------------------------------
+    def start_run(self, run_id: str, method_hash: str, model_id: str, started: datetime) -> None:
+        with self.transaction() as con:
+            con.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
+            con.execute(
+                "INSERT INTO runs VALUES (?, ?, NULL, 'running', ?, ?, NULL)",
+                [run_id, started, method_hash, model_id],
+            )
+        self._write_holder(f"run {run_id} (process {os.getpid()})")
+
+    def finish_run(self, run_id: str, manifest: dict[str, Any], finished: datetime) -> None:
+        with self.transaction() as con:
+            con.execute(
+                "UPDATE runs SET status = 'done', finished_at = ?, manifest = ? WHERE run_id = ?",
+                [finished, json.dumps(manifest, default=str), run_id],
+            )
+
+    def replace_clusters(self, method_hash: str, frame: pd.DataFrame) -> None:
+        """Replace the cluster rows of the windows in ``frame`` (one transaction)."""
+        with self.transaction() as con:
+            con.register("incoming", frame.assign(method_hash=method_hash))
+            con.execute(
+                "DELETE FROM clusters WHERE method_hash = ? AND window_start IN "
+                "(SELECT DISTINCT window_start FROM incoming)",
+                [method_hash],
+            )
+            con.execute(
+                "INSERT INTO clusters SELECT method_hash, window_start, window_end, label, "
+                "narrative_id, article_id, membership FROM incoming"
+            )
+            con.unregister("incoming")
+
+    def clusters_of_window(self, method_hash: str, window_start: datetime) -> pd.DataFrame:
+        return self.con_.execute(
+            "SELECT * FROM clusters WHERE method_hash = ? AND window_start = ? ORDER BY article_id",
+            [method_hash, window_start],
+        ).df()
+
+    def narrative_members(self, method_hash: str, narrative_ids: list[str]) -> pd.DataFrame:
+        """Articles of the given narratives across all stored windows, one row per
+        (narrative, window, article), with ``narrative_id`` and ``membership``."""
+        wanted = pd.DataFrame({"narrative_id": narrative_ids})
+        self.con_.register("wanted", wanted)
+        frame = self.con_.execute(
+            "SELECT c.narrative_id, c.article_id, c.membership, a.* FROM clusters c "
+            "JOIN wanted USING (narrative_id) JOIN articles a ON a.id = c.article_id "
+            "WHERE c.method_hash = ? ORDER BY c.narrative_id, a.published_at, a.id",
+            [method_hash],
+        ).df()
+        self.con_.unregister("wanted")
+        frame["published_at"] = pd.to_datetime(frame["published_at"]).dt.tz_localize("UTC")
+        return frame
+
+    def replace_flags(self, run_id: str, flags: pd.DataFrame) -> None:
+        rows = [
+            (run_id, rank, str(rec["narrative_id"]), json.dumps(rec, default=str))
+            for rank, rec in enumerate(flags.to_dict("records"), start=1)
+        ]
+        with self.transaction() as con:
+            con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
+            if rows:
+                con.executemany("INSERT INTO flags VALUES (?, ?, ?, ?)", rows)

@@ -1,0 +1,1 @@
+"""Jobs composed from the detector's stages (the daily run, backfills)."""

@@ -1,0 +1,211 @@
+"""The daily job: ingest a feed, embed what is new, cluster the windows it touches, score, report.
+
+Idempotent and incremental: the run id is derived from the method and the input's content, so a
+re-run replaces its own rows; embeddings come from the store's cache; windows sit on a fixed grid,
+so yesterday's clusters are reused as today's "previous window" and narrative ids carry over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from detector.cluster import Window, WindowClusterer, iter_narratives
+from detector.config import Config
+from detector.embed import EmbeddingStage
+from detector.ingest import FeedReader, IngestResult
+from detector.registry import OutletRegistry
+from detector.report import file_sha256, write_csv, write_reports
+from detector.score import SyncScorer
+from detector.store import Store
+from detector.times import epoch_seconds, to_seconds
+from pipelines.manifest import environment
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    out_dir: str
+    n_articles: int
+    n_embedded: int
+    n_flags: int
+    seconds: float
+
+
+def read_feeds(config: Config, inputs: list[str]) -> IngestResult:
+    registry = OutletRegistry.from_toml(config.resolve_path(config.ingest.registry))
+    options = {k: v for k, v in asdict(config.ingest).items() if k != "registry"}
+    return FeedReader(registry, **options).read(inputs)
+
+
+def store_path(config: Config, out_dir: Path) -> Path:
+    """``[store] path``, or ``<out>/detector.duckdb`` when it is empty."""
+    return config.resolve_path(config.store.path) if config.store.path else out_dir / "detector.duckdb"
+
+
+def run_id_for(method_hash: str, articles: pd.DataFrame) -> str:
+    digest = hashlib.sha256(method_hash.encode())
+    for article_id, chash in zip(articles["id"], articles["content_hash"], strict=True):
+        digest.update(f"{article_id}\x1f{chash}\n".encode())
+    return f"run-{digest.hexdigest()[:12]}"
+
+
+def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | None = None) -> RunSummary:
+    """Run the whole pipeline on ``inputs`` and write reports into ``out_dir``."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    started = datetime.now(UTC)
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 3)
+        clock = now
+
+    feed = read_feeds(config, inputs)
+    lap("ingest")
+    if feed.articles.empty:
+        raise_empty(feed)
+    embedding = EmbeddingStage(**asdict(config.embed))
+    clusterer = WindowClusterer(**asdict(config.cluster))
+    scorer = SyncScorer(**asdict(config.score))
+    method = config.method_hash()
+    run_id = run_id_for(method, feed.articles)
+    with Store(store or store_path(config, out_dir)) as db:
+        db.start_run(run_id, method, embedding.model_id, started.replace(tzinfo=None))
+        upserted = db.upsert_articles(feed.articles)
+        lap("store")
+        windows = clusterer.windows(feed.articles["published_at"])
+        articles = db.articles_between(
+            windows[0].start.replace(tzinfo=None), windows[-1].end.replace(tzinfo=None)
+        )
+        n_embedded = embedding.ensure_cached(db, embedding.texts(articles))
+        vectors = embedding.vectors(db, articles)
+        lap("embed")
+        clusters, lineage = cluster_windows(db, clusterer, method, windows, articles, vectors)
+        db.replace_clusters(method, clusters)
+        lap("cluster")
+        flags, members = score_narratives(db, scorer, embedding, method, clusters)
+        lap("score")
+        manifest = {
+            "run_id": run_id,
+            "started_at": started.isoformat(),
+            "config": config.to_dict(),
+            "method_hash": method,
+            "model_id": embedding.model_id,
+            "seed": config.run.seed,
+            "inputs": [{"path": f, "sha256": file_sha256(f)} for f in feed.files],
+            "counts": {
+                "rows_read": len(feed.articles) + len(feed.rejected),
+                "rows_rejected": len(feed.rejected),
+                "articles": upserted,
+                "articles_in_scope": len(articles),
+                "embedded": n_embedded,
+                "windows": len(windows),
+                "cluster_rows": len(clusters),
+                "narratives": int(clusters["narrative_id"].nunique()),
+                "merges": len(lineage.merges),
+                "splits": len(lineage.splits),
+                "flags": len(flags),
+            },
+            "environment": environment(),
+        }
+        if not feed.rejected.empty:
+            write_csv(feed.rejected, out_dir / "rejected.csv", list(feed.rejected.columns))
+        lap("report")
+        manifest["timings_s"] = timings
+        write_reports(out_dir, flags, members, manifest)
+        db.replace_flags(run_id, flags)
+        db.finish_run(run_id, manifest, datetime.now(UTC).replace(tzinfo=None))
+    total = round(sum(timings.values()), 3)
+    log.info("run %s: %d flags, %.1f s", run_id, len(flags), total)
+    return RunSummary(run_id, str(out_dir), len(feed.articles), n_embedded, len(flags), total)
+
+
+def raise_empty(feed: IngestResult) -> None:
+    from detector.errors import InputError
+
+    raise InputError(
+        ", ".join(feed.files), f"no valid rows ({len(feed.rejected)} rejected)",
+        "see rejected rows and fix the feed",
+    )  # fmt: skip
+
+
+def cluster_windows(
+    db: Store,
+    clusterer: WindowClusterer,
+    method: str,
+    windows: list[Window],
+    articles: pd.DataFrame,
+    vectors: np.ndarray,
+) -> tuple[pd.DataFrame, Any]:
+    times = epoch_seconds(articles["published_at"])
+    bar = tqdm(total=len(windows), desc="cluster", unit="window", disable=None)
+
+    def members_of(window: Window) -> tuple[pd.DataFrame, np.ndarray]:
+        lo = np.searchsorted(times, to_seconds(window.start), side="left")
+        hi = np.searchsorted(times, to_seconds(window.end), side="left")
+        bar.update(1)
+        return articles.iloc[lo:hi], vectors[lo:hi]
+
+    def previous_of(window: Window) -> pd.DataFrame:
+        step = pd.Timedelta(hours=clusterer.step_hours)
+        return db.clusters_of_window(method, (window.start - step).replace(tzinfo=None))
+
+    try:
+        return clusterer.run(windows, members_of, previous_of)
+    finally:
+        bar.close()
+
+
+def score_narratives(
+    db: Store, scorer: SyncScorer, embedding: EmbeddingStage, method: str, clusters: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score every narrative this run touched, over all its stored members (earlier runs too)."""
+    touched = sorted(clusters["narrative_id"].unique())
+    members = db.narrative_members(method, touched)
+    if members.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    articles = members.drop_duplicates("id").sort_values(["published_at", "id"]).reset_index(drop=True)
+    vectors = embedding.vectors(db, articles)
+    position = pd.Series(np.arange(len(articles)), index=articles["id"])
+    narratives = [
+        (nid, position.loc[ids].tolist())
+        for nid, ids in iter_narratives(members[["narrative_id", "article_id"]])
+    ]
+    flags = scorer.score_all(narratives, articles, vectors)
+    if flags.empty:
+        return flags, pd.DataFrame()
+    rows = []
+    labels = {}
+    for nid, pos in narratives:
+        if nid not in set(flags["narrative_id"]):
+            continue
+        centre = vectors[pos].mean(axis=0)
+        centre /= max(float(np.linalg.norm(centre)), 1e-12)
+        sims = vectors[pos] @ centre
+        group = articles.iloc[pos].assign(narrative_id=nid, similarity_to_centre=np.round(sims, 4))
+        strength = members[members["narrative_id"] == nid].groupby("article_id")["membership"].max()
+        group["membership"] = group["id"].map(strength).round(4)
+        central = group.iloc[int(np.argmax(sims))]
+        labels[nid] = str(central["title"] or central["text"])[:120]
+        rows.append(group)
+    flags.insert(0, "rank", np.arange(1, len(flags) + 1))
+    flags.insert(2, "label", flags["narrative_id"].map(labels))
+    order = {nid: i for i, nid in enumerate(flags["narrative_id"])}
+    member_rows = pd.concat(rows, ignore_index=True)
+    member_rows = member_rows.sort_values(
+        ["narrative_id", "published_at", "id"], key=lambda s: s.map(order) if s.name == "narrative_id" else s
+    )
+    return flags.reset_index(drop=True), member_rows.reset_index(drop=True)
