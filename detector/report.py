@@ -55,7 +55,7 @@ def atomic_writer(path: Path, mode: str = "w", **kwargs: Any) -> Iterator[IO[Any
 def iso_utc(value: object) -> str:
     if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
         return ""
-    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    stamp = pd.Timestamp(value)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return str(stamp.strftime("%Y-%m-%dT%H:%M:%SZ"))
 

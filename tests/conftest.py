@@ -1,0 +1,40 @@
+"""Shared fixtures. End-to-end fixtures run the real pipeline (real USE model, DuckDB in a temp
+dir, FAISS, HDBSCAN) once per session on a small slice of the bundled sample feed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from detector.config import Config, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_FEED = ROOT / "data" / "sample" / "feed_2024.csv"
+SAMPLE_TRUTH = ROOT / "data" / "sample" / "truth_2024.csv"
+DEFAULT_CONFIG = ROOT / "configs" / "default.toml"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def default_config() -> Config:
+    return load_config(DEFAULT_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def truth() -> pd.DataFrame:
+    return pd.read_csv(SAMPLE_TRUTH, dtype=str)
+
+
+@pytest.fixture(scope="session")
+def small_feed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """36 hours of the sample (383 real articles, 7 complete events), written as a CSV."""
+    feed = pd.read_csv(SAMPLE_FEED, dtype=str, keep_default_na=False)
+    stamps = pd.to_datetime(feed["published_at"], utc=True)
+    window = (stamps >= "2024-11-27T00:00Z") & (stamps < "2024-11-28T12:00Z")
+    path = tmp_path_factory.mktemp("feed") / "small_feed.csv"
+    feed[window].to_csv(path, index=False)
+    return path

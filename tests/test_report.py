@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from detector.report import atomic_writer, write_csv
+
+TRICKY = ['Путин, "цитата"', "美国生物实验室，引号“”", "line one\nline two", "emoji 🚩, comma", ""]
+
+
+def test_csv_round_trips_tricky_text_through_pandas_and_csv(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {"id": [f"id{i}" for i in range(len(TRICKY))], "title": TRICKY,
+         "published_at": pd.Timestamp("2022-03-08T10:00Z")}
+    )  # fmt: skip
+    path = tmp_path / "x.csv"
+    write_csv(frame, path, ["id", "title", "published_at"])
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert b"\r\n" in raw
+    back = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert back["title"].tolist() == TRICKY
+    assert set(back["published_at"]) == {"2022-03-08T10:00:00Z"}
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["title"] for r in rows] == TRICKY
+
+
+def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("old")
+
+    def killed_mid_write() -> None:
+        with atomic_writer(path) as handle:
+            handle.write("half a report")
+            raise RuntimeError("killed mid-write")
+
+    with pytest.raises(RuntimeError):
+        killed_mid_write()
+    assert path.read_text() == "old"
+    assert list(tmp_path.iterdir()) == [path]
