@@ -17,9 +17,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import faiss
 import hdbscan
 import numpy as np
 import pandas as pd
+from sklearn.decomposition import PCA
+from tqdm.auto import tqdm
+
+from detector.sync_graph import components, csls_edges
+from detector.times import epoch_seconds, to_seconds
 
 log = logging.getLogger(__name__)
 
@@ -59,72 +65,136 @@ def narrative_id(window: Window, member_ids: list[str]) -> str:
 
 
 class WindowClusterer:
-    """HDBSCAN per sliding window, linked across windows.
+    """Narratives per sliding window, linked across windows.
 
     Parameters
     ----------
+    method : ``"sync-graph"`` (default: mutual cross-bloc CSLS edges, see
+        :mod:`detector.sync_graph`) or ``"hdbscan"`` (density clusters of all articles).
     window_hours : length of each window.
     step_hours : distance between window starts (windows overlap when step < length).
-    min_cluster_size : HDBSCAN's smallest cluster; 2 keeps a single cross-bloc pair.
-    min_samples : HDBSCAN's density smoothing; 1 is the least conservative.
+    csls_k : sync-graph: neighbours in the other bloc that define an article's hubness.
+    mutual_rank : sync-graph: both articles of an edge must be among each other's this many
+        nearest cross-bloc neighbours.
+    min_csls : sync-graph: smallest CSLS score of an edge.
+    min_cluster_size : hdbscan: smallest cluster; 2 keeps a single cross-bloc pair.
+    min_samples : hdbscan: density smoothing; 1 is the least conservative.
+    pca_dims : hdbscan: reduce to this many dimensions first (0 = never); only windows with
+        more than ``4 * pca_dims`` articles are reduced.
+    rescue_similarity : an article left out of every cluster joins the cluster of its most
+        similar clustered article in the window when their cosine reaches this (1.0 = never);
+        this keeps near-copies (republications) of a narrative's article in the narrative.
     link_overlap : a cluster continues a previous-window narrative when the shared members make
         up at least this fraction of the smaller of the two.
+    random_state : seed of the PCA (from ``[run] seed``).
     """
 
     def __init__(
         self,
+        method: str = "sync-graph",
         window_hours: int = 72,
         step_hours: int = 24,
+        csls_k: int = 10,
+        mutual_rank: int = 3,
+        min_csls: float = 0.35,
         min_cluster_size: int = 2,
         min_samples: int = 1,
+        pca_dims: int = 50,
+        rescue_similarity: float = 0.8,
         link_overlap: float = 0.3,
+        random_state: int = 0,
     ) -> None:
+        self.method = method
         self.window_hours = window_hours
         self.step_hours = step_hours
+        self.csls_k = csls_k
+        self.mutual_rank = mutual_rank
+        self.min_csls = min_csls
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
+        self.pca_dims = pca_dims
+        self.rescue_similarity = rescue_similarity
         self.link_overlap = link_overlap
+        self.random_state = random_state
 
     def windows(self, times: pd.Series) -> list[Window]:
         return window_grid(times.min(), times.max(), self.window_hours, self.step_hours)
 
-    def cluster_window(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Labels (-1 = noise) and membership strengths for one window's vectors."""
+    def cluster_window(
+        self, vectors: np.ndarray, blocs: np.ndarray | None = None, times: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Labels (-1 = noise) and membership strengths for one window's articles.
+
+        ``blocs`` and ``times`` (int64 seconds) are required by the sync-graph method.
+        """
+        if self.method == "sync-graph":
+            if blocs is None or times is None:
+                raise ValueError("method 'sync-graph' needs the blocs and times of the window's articles")
+            edges = csls_edges(vectors, blocs, times, self.csls_k, self.mutual_rank, float(self.window_hours))
+            labels, strength = components(len(vectors), edges[edges["csls"] >= self.min_csls])
+        else:
+            labels, strength = self._hdbscan(vectors)
+        return rescue_noise(vectors, labels, strength, self.rescue_similarity)
+
+    def _hdbscan(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(vectors) <= self.min_cluster_size:
             return np.full(len(vectors), -1), np.zeros(len(vectors))
+        points = vectors
+        if self.pca_dims and len(vectors) > 4 * self.pca_dims:
+            # Why PCA: HDBSCAN's cost grows steeply with dimension; 50 seeded components keep
+            # most of the variance of 512-d sentence vectors (see benchmarks/README.md).
+            reduced = PCA(n_components=self.pca_dims, random_state=self.random_state).fit_transform(vectors)
+            points = reduced / np.maximum(np.linalg.norm(reduced, axis=1, keepdims=True), 1e-12)
         model = hdbscan.HDBSCAN(
             min_cluster_size=self.min_cluster_size,
             min_samples=self.min_samples,
             metric="euclidean",  # on unit vectors, euclidean order == cosine order
             core_dist_n_jobs=1,
         )
-        labels = model.fit_predict(vectors.astype(np.float64))
+        labels = model.fit_predict(np.asarray(points, dtype=np.float64))
         return labels, np.asarray(model.probabilities_, dtype=np.float64)
 
     def run(
         self,
+        articles: pd.DataFrame,
+        vectors: np.ndarray,
         windows: list[Window],
-        members_of: Callable[[Window], tuple[pd.DataFrame, np.ndarray]],
         previous_of: Callable[[Window], pd.DataFrame],
     ) -> tuple[pd.DataFrame, Lineage]:
         """Cluster ``windows`` in time order.
 
-        ``members_of(window)`` gives that window's articles (with ``id``) and their vectors;
-        ``previous_of(window)`` gives the stored clusters of the window one step earlier (empty if
-        none), so narratives continue across separate runs.
+        ``articles`` (``id, bloc, published_at``) must be sorted by time, ``vectors`` in the same
+        order. ``previous_of(window)`` gives the stored clusters of the window one step earlier
+        (empty if none), so narratives continue across separate runs.
         """
+        times = epoch_seconds(articles["published_at"])
+        blocs = articles["bloc"].to_numpy()
+        edges = None
+        if self.method == "sync-graph":
+            # One neighbour search over the whole scope: each article's hubness is measured over
+            # the other bloc within ± the window length of it, not truncated at a window edge.
+            edges = csls_edges(vectors, blocs, times, self.csls_k, self.mutual_rank, float(self.window_hours))
+            edges = edges[edges["csls"] >= self.min_csls]
         lineage = Lineage()
         frames: list[pd.DataFrame] = []
         previous: pd.DataFrame | None = None
-        for window in windows:
-            articles, vectors = members_of(window)
-            labels, strength = self.cluster_window(vectors)
+        for window in tqdm(windows, desc="cluster", unit="window", disable=None):
+            lo = int(np.searchsorted(times, to_seconds(window.start), side="left"))
+            hi = int(np.searchsorted(times, to_seconds(window.end), side="left"))
+            if edges is not None:
+                inside = edges[edges["cn"].between(lo, hi - 1) & edges["ru"].between(lo, hi - 1)]
+                labels, strength = components(
+                    hi - lo, inside.assign(cn=inside["cn"] - lo, ru=inside["ru"] - lo)
+                )
+                labels, strength = rescue_noise(vectors[lo:hi], labels, strength, self.rescue_similarity)
+            else:
+                labels, strength = self.cluster_window(vectors[lo:hi])
             frame = pd.DataFrame(
                 {
                     "window_start": window.start,
                     "window_end": window.end,
                     "label": labels,
-                    "article_id": articles["id"].to_numpy(),
+                    "article_id": articles["id"].to_numpy()[lo:hi],
                     "membership": strength,
                 }
             )
@@ -165,6 +235,26 @@ class WindowClusterer:
             elif assigned[label] != nid:  # a previous narrative that went on in two clusters
                 lineage.splits.append((stamp, nid, assigned[label]))
         return frame.assign(narrative_id=frame["label"].map(assigned))
+
+
+def rescue_noise(
+    vectors: np.ndarray, labels: np.ndarray, strength: np.ndarray, min_similarity: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Give each unclustered article the label of its most similar clustered article when their
+    cosine reaches ``min_similarity`` (one FAISS search, not a loop). Rescued articles get
+    membership 0, which marks them in the reports."""
+    noise = np.flatnonzero(labels < 0)
+    clustered = np.flatnonzero(labels >= 0)
+    if min_similarity >= 1.0 or not len(noise) or not len(clustered):
+        return labels, strength
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors[clustered], dtype=np.float32))
+    sims, nearest = index.search(np.ascontiguousarray(vectors[noise], dtype=np.float32), 1)
+    hit = sims[:, 0] >= min_similarity
+    labels, strength = labels.copy(), strength.copy()
+    labels[noise[hit]] = labels[clustered[nearest[hit, 0]]]
+    strength[noise[hit]] = 0.0
+    return labels, strength
 
 
 def iter_narratives(clusters: pd.DataFrame) -> Iterator[tuple[str, list[str]]]:

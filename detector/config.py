@@ -85,12 +85,19 @@ class IndexConfig(_Section):
 
 @dataclass(frozen=True)
 class ClusterConfig(_Section):
-    """Arguments of :class:`detector.cluster.WindowClusterer`."""
+    """Arguments of :class:`detector.cluster.WindowClusterer` (``random_state`` comes from
+    ``[run] seed``)."""
 
+    method: str = _choice(("sync-graph", "hdbscan"), "sync-graph")
     window_hours: int = _range(1, 24 * 365, 72)
     step_hours: int = _range(1, 24 * 365, 24)
+    csls_k: int = _range(1, 1000, 10)
+    mutual_rank: int = _range(1, 1000, 3)
+    min_csls: float = _range(-2.0, 2.0, 0.35)
     min_cluster_size: int = _range(2, 10_000, 2)
     min_samples: int = _range(1, 10_000, 1)
+    pca_dims: int = _range(0, 4096, 50)
+    rescue_similarity: float = _range(-1.0, 1.0, 0.8)
     link_overlap: float = _range(0.0, 1.0, 0.3)
 
 

@@ -13,13 +13,11 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from detector.cluster import Window, WindowClusterer, iter_narratives
+from detector.cluster import Lineage, Window, WindowClusterer, iter_narratives
 from detector.config import Config
 from detector.embed import EmbeddingStage
 from detector.ingest import FeedReader, IngestResult
@@ -27,7 +25,6 @@ from detector.registry import OutletRegistry
 from detector.report import file_sha256, write_csv, write_reports
 from detector.score import SyncScorer
 from detector.store import Store
-from detector.times import epoch_seconds, to_seconds
 from pipelines.manifest import environment
 
 log = logging.getLogger(__name__)
@@ -78,7 +75,7 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
     if feed.articles.empty:
         raise_empty(feed)
     embedding = EmbeddingStage(**asdict(config.embed))
-    clusterer = WindowClusterer(**asdict(config.cluster))
+    clusterer = WindowClusterer(**asdict(config.cluster), random_state=config.run.seed)
     scorer = SyncScorer(**asdict(config.score))
     method = config.method_hash()
     run_id = run_id_for(method, feed.articles)
@@ -149,24 +146,13 @@ def cluster_windows(
     windows: list[Window],
     articles: pd.DataFrame,
     vectors: np.ndarray,
-) -> tuple[pd.DataFrame, Any]:
-    times = epoch_seconds(articles["published_at"])
-    bar = tqdm(total=len(windows), desc="cluster", unit="window", disable=None)
-
-    def members_of(window: Window) -> tuple[pd.DataFrame, np.ndarray]:
-        lo = np.searchsorted(times, to_seconds(window.start), side="left")
-        hi = np.searchsorted(times, to_seconds(window.end), side="left")
-        bar.update(1)
-        return articles.iloc[lo:hi], vectors[lo:hi]
+) -> tuple[pd.DataFrame, Lineage]:
+    step = pd.Timedelta(hours=clusterer.step_hours)
 
     def previous_of(window: Window) -> pd.DataFrame:
-        step = pd.Timedelta(hours=clusterer.step_hours)
         return db.clusters_of_window(method, (window.start - step).replace(tzinfo=None))
 
-    try:
-        return clusterer.run(windows, members_of, previous_of)
-    finally:
-        bar.close()
+    return clusterer.run(articles, vectors, windows, previous_of)
 
 
 def score_narratives(

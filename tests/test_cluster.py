@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from detector.cluster import Window, WindowClusterer, window_grid
+from detector.cluster import Window, WindowClusterer, rescue_noise, window_grid
 
 
 def test_grid_is_aligned_so_incremental_and_batch_runs_see_the_same_windows() -> None:
@@ -16,35 +17,70 @@ def test_grid_is_aligned_so_incremental_and_batch_runs_see_the_same_windows() ->
     assert all(w.end - w.start == pd.Timedelta(hours=72) for w in both)
 
 
-def blobs(seed: int) -> tuple[np.ndarray, list[str]]:
+def blobs(seed: int, per_blob: int = 6) -> tuple[np.ndarray, pd.DataFrame]:
+    """Three tight groups of unit vectors; within each group blocs alternate cn / ru."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((3, 16))
-    x = np.vstack([c + 0.05 * rng.standard_normal((6, 16)) for c in centres])
+    x = np.vstack([c + 0.05 * rng.standard_normal((per_blob, 16)) for c in centres])
     x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return x.astype(np.float32), [f"a{i:02d}" for i in range(len(x))]
-
-
-def run(clusterer: WindowClusterer, windows, members) -> pd.DataFrame:
-    result, _ = clusterer.run(
-        windows, members, lambda w: pd.DataFrame(columns=["narrative_id", "article_id"])
+    n = len(x)
+    frame = pd.DataFrame(
+        {
+            "id": [f"a{i:02d}" for i in range(n)],
+            "bloc": ["cn", "ru"] * (n // 2),
+            "published_at": pd.Timestamp("2022-03-02T01:00Z") + pd.to_timedelta(np.arange(n), unit="h"),
+        }
     )
+    return x.astype(np.float32), frame
+
+
+def run(clusterer: WindowClusterer, windows, frame: pd.DataFrame, x: np.ndarray) -> pd.DataFrame:
+    no_history = pd.DataFrame(columns=["narrative_id", "article_id"])
+    result, _ = clusterer.run(frame, x, windows, lambda w: no_history)
     return result
 
 
-def test_clusters_continue_across_windows_with_stable_ids() -> None:
-    x, ids = blobs(0)
-    frame = pd.DataFrame({"id": ids})
+@pytest.mark.parametrize("method", ["sync-graph", "hdbscan"])
+def test_clusters_continue_across_windows_with_stable_ids(method: str) -> None:
+    x, frame = blobs(0)
     w1 = Window(datetime(2022, 3, 1, tzinfo=UTC), datetime(2022, 3, 4, tzinfo=UTC))
     w2 = Window(datetime(2022, 3, 2, tzinfo=UTC), datetime(2022, 3, 5, tzinfo=UTC))
-    result = run(WindowClusterer(), [w1, w2], lambda w: (frame, x))
+    clusterer = WindowClusterer(method=method, csls_k=3, min_csls=-1.0, rescue_similarity=0.9)
+    result = run(clusterer, [w1, w2], frame, x)
     per_window = result.groupby("window_start")["narrative_id"].apply(set)
     assert len(per_window.iloc[0]) == 3
     assert per_window.iloc[0] == per_window.iloc[1]  # the same narratives, the same ids
-    assert run(WindowClusterer(), [w1, w2], lambda w: (frame, x)).equals(result)  # deterministic
+    assert set(result["article_id"]) == set(frame["id"])  # every blob member is in a narrative
+    assert run(clusterer, [w1, w2], frame, x).equals(result)  # deterministic
 
 
 def test_tiny_window_is_all_noise() -> None:
-    x, ids = blobs(1)
+    x, frame = blobs(1)
     w = Window(datetime(2022, 3, 1, tzinfo=UTC), datetime(2022, 3, 4, tzinfo=UTC))
-    result = run(WindowClusterer(min_cluster_size=2), [w], lambda _: (pd.DataFrame({"id": ids[:2]}), x[:2]))
+    result = run(WindowClusterer(method="hdbscan"), [w], frame[:2], x[:2])
     assert result.empty
+
+
+def test_sync_graph_links_only_mutual_cross_bloc_pairs_above_min_csls() -> None:
+    # Two cn-ru pairs that are each other's nearest, and a lone cn article.
+    x = np.array([[1, 0, 0], [0.95, 0.31, 0], [0, 1, 0], [0.2, 0.98, 0], [0, 0, 1]], dtype=np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    blocs = np.array(["cn", "ru", "cn", "ru", "cn"])
+    times = np.arange(5, dtype=np.int64) * 3600
+    clusterer = WindowClusterer(csls_k=2, mutual_rank=1, min_csls=0.0, rescue_similarity=1.0)
+    labels, strength = clusterer.cluster_window(x, blocs, times)
+    assert labels[0] == labels[1] != labels[2] == labels[3]
+    assert labels[4] == -1
+    assert (strength[:4] > 0).all()
+    strict = WindowClusterer(csls_k=2, mutual_rank=1, min_csls=1.5, rescue_similarity=1.0)
+    assert (strict.cluster_window(x, blocs, times)[0] == -1).all()
+
+
+def test_rescue_adds_near_copies_to_a_narrative() -> None:
+    x, _ = blobs(2, per_blob=4)
+    labels = np.array([0, 0, -1, -1] + [-1] * 8)
+    strength = np.array([1.0, 1.0] + [0.0] * 10)
+    rescued, rescued_strength = rescue_noise(x, labels, strength, 0.9)
+    assert (rescued[:4] == 0).all()
+    assert (rescued[4:] == -1).all()
+    assert (rescued_strength[2:4] == 0).all()

@@ -28,7 +28,7 @@ def test_shipped_default_config_equals_built_in_defaults() -> None:
         ("store", Store, set()),
         ("embed", EmbeddingStage, {"embedder"}),
         ("index", CrossBlocSearcher, set()),
-        ("cluster", WindowClusterer, set()),
+        ("cluster", WindowClusterer, {"random_state"}),
         ("score", SyncScorer, set()),
     ],
 )
