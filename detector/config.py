@@ -103,12 +103,19 @@ class ClusterConfig(_Section):
 
 @dataclass(frozen=True)
 class ScoreConfig(_Section):
-    """Arguments of :class:`detector.score.SyncScorer`."""
+    """Arguments of :class:`detector.score.SyncScorer` (``random_state`` comes from ``[run] seed``)."""
 
     max_lag_hours: float = _range(0.0, 24 * 365, 72.0)
-    min_similarity: float = _range(-1.0, 1.0, 0.5)
+    min_similarity: float = _range(-1.0, 1.0, 0.3)
     min_similarity_by_language_pair: dict[str, float] = field(default_factory=dict)
     min_outlets_per_bloc: int = _range(1, 1000, 1)
+    top_pairs: int = _range(1, 1000, 5)
+    control_similarity: float = _range(-1.0, 1.0, 0.6)
+    control_discount: float = _range(0.0, 1.0, 1.0)
+    max_control_share: float = _range(0.0, 1.0, 0.5)
+    permutations: int = _range(0, 1_000_000, 1000)
+    null_span_hours: float = _range(1.0, 24 * 3650, 720.0)
+    alpha: float = _range(0.0, 1.0, 0.15)
 
 
 @dataclass(frozen=True)

@@ -20,19 +20,26 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from detector.amplification import EDGE_COLUMNS, write_graphml
+
 FLAG_COLUMNS = [
-    "rank", "narrative_id", "label", "score", "direction", "lag_hours",
-    "best_similarity", "best_pair_lag_hours",
-    "best_cn_id", "best_cn_outlet", "best_cn_published_at", "best_cn_title",
-    "best_ru_id", "best_ru_outlet", "best_ru_published_at", "best_ru_title",
-    "first_cn_id", "first_cn_outlet", "first_cn_published_at",
-    "first_ru_id", "first_ru_outlet", "first_ru_published_at",
-    "n_articles", "n_cn", "n_ru", "n_control", "outlets_cn", "outlets_ru",
-    "first_seen", "last_seen",
+    "rank", "narrative_id", "label", "p_value", "score", "direction", "lag_hours", "leader_outlet",
+    "best_similarity", "mean_top_similarity", "best_pair_lag_hours",
+    "best_cn_id", "best_cn_outlet", "best_cn_published_at", "best_cn_title", "best_cn_url",
+    "best_ru_id", "best_ru_outlet", "best_ru_published_at", "best_ru_title", "best_ru_url",
+    "first_cn_id", "first_cn_outlet", "first_cn_published_at", "first_cn_title", "first_cn_url",
+    "first_ru_id", "first_ru_outlet", "first_ru_published_at", "first_ru_title", "first_ru_url",
+    "n_articles", "n_cn", "n_ru", "outlets_cn", "outlets_ru", "languages",
+    "control_coverage", "control_share", "control_outlets", "burstiness", "first_seen", "last_seen",
 ]  # fmt: skip
 MEMBER_COLUMNS = [
     "narrative_id", "id", "outlet", "bloc", "language", "published_at", "title", "url",
-    "similarity_to_centre", "membership",
+    "similarity_to_centre", "membership", "rescued",
+]  # fmt: skip
+PAIR_COLUMNS = [
+    "narrative_id", "pair_rank", "similarity", "lag_hours",
+    "cn_id", "cn_outlet", "cn_language", "cn_published_at", "cn_title", "cn_url",
+    "ru_id", "ru_outlet", "ru_language", "ru_published_at", "ru_title", "ru_url",
 ]  # fmt: skip
 
 
@@ -85,17 +92,28 @@ def file_sha256(path: str | Path) -> str:
 
 
 def write_reports(
-    out_dir: Path, flags: pd.DataFrame, members: pd.DataFrame, manifest: dict[str, Any]
+    out_dir: Path,
+    flags: pd.DataFrame,
+    members: pd.DataFrame,
+    manifest: dict[str, Any],
+    *,
+    pairs: pd.DataFrame | None = None,
+    outlets: pd.DataFrame | None = None,
 ) -> dict[str, str]:
     """Write every report into ``out_dir``; returns ``{name: path}``. The manifest goes last, so
     its presence means the reports beside it are complete."""
-    paths = {
-        "flags": out_dir / "flags.csv",
-        "members": out_dir / "members.csv",
-        "manifest": out_dir / "manifest.json",
-    }
+    paths = {"flags": out_dir / "flags.csv", "members": out_dir / "members.csv"}
     write_csv(flags, paths["flags"], FLAG_COLUMNS)
     write_csv(members, paths["members"], MEMBER_COLUMNS)
+    if pairs is not None:
+        paths["pairs"] = out_dir / "pairs.csv"
+        write_csv(pairs, paths["pairs"], PAIR_COLUMNS)
+    if outlets is not None:
+        paths["outlets"] = out_dir / "outlets.csv"
+        paths["outlets_graph"] = out_dir / "outlets.graphml"
+        write_csv(outlets, paths["outlets"], EDGE_COLUMNS)
+        write_graphml(outlets, paths["outlets_graph"])
+    paths["manifest"] = out_dir / "manifest.json"
     manifest = {**manifest, "outputs": {k: str(p) for k, p in paths.items() if k != "manifest"}}
     write_json(manifest, paths["manifest"])
     return {k: str(p) for k, p in paths.items()}

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from detector.amplification import outlet_edges
 from detector.cluster import Lineage, Window, WindowClusterer, iter_narratives
 from detector.config import Config
 from detector.embed import EmbeddingStage
@@ -76,7 +77,7 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
         raise_empty(feed)
     embedding = EmbeddingStage(**asdict(config.embed))
     clusterer = WindowClusterer(**asdict(config.cluster), random_state=config.run.seed)
-    scorer = SyncScorer(**asdict(config.score))
+    scorer = SyncScorer(**asdict(config.score), random_state=config.run.seed)
     method = config.method_hash()
     run_id = run_id_for(method, feed.articles)
     with Store(store or store_path(config, out_dir)) as db:
@@ -93,7 +94,7 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
         clusters, lineage = cluster_windows(db, clusterer, method, windows, articles, vectors)
         db.replace_clusters(method, clusters)
         lap("cluster")
-        flags, members = score_narratives(db, scorer, embedding, method, clusters)
+        found = score_narratives(db, scorer, embedding, method, clusters, articles, vectors)
         lap("score")
         manifest = {
             "run_id": run_id,
@@ -114,7 +115,7 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
                 "narratives": int(clusters["narrative_id"].nunique()),
                 "merges": len(lineage.merges),
                 "splits": len(lineage.splits),
-                "flags": len(flags),
+                "flags": len(found.flags),
             },
             "environment": environment(),
         }
@@ -122,12 +123,12 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
             write_csv(feed.rejected, out_dir / "rejected.csv", list(feed.rejected.columns))
         lap("report")
         manifest["timings_s"] = timings
-        write_reports(out_dir, flags, members, manifest)
-        db.replace_flags(run_id, flags)
+        write_reports(out_dir, found.flags, found.members, manifest, pairs=found.pairs, outlets=found.outlets)
+        db.replace_flags(run_id, found.flags)
         db.finish_run(run_id, manifest, datetime.now(UTC).replace(tzinfo=None))
     total = round(sum(timings.values()), 3)
-    log.info("run %s: %d flags, %.1f s", run_id, len(flags), total)
-    return RunSummary(run_id, str(out_dir), len(feed.articles), n_embedded, len(flags), total)
+    log.info("run %s: %d flags, %.1f s", run_id, len(found.flags), total)
+    return RunSummary(run_id, str(out_dir), len(feed.articles), n_embedded, len(found.flags), total)
 
 
 def raise_empty(feed: IngestResult) -> None:
@@ -155,14 +156,35 @@ def cluster_windows(
     return clusterer.run(articles, vectors, windows, previous_of)
 
 
+@dataclass(frozen=True)
+class Findings:
+    """What the scorer found: the report tables."""
+
+    flags: pd.DataFrame
+    members: pd.DataFrame
+    pairs: pd.DataFrame
+    outlets: pd.DataFrame
+
+
 def score_narratives(
-    db: Store, scorer: SyncScorer, embedding: EmbeddingStage, method: str, clusters: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Score every narrative this run touched, over all its stored members (earlier runs too)."""
+    db: Store,
+    scorer: SyncScorer,
+    embedding: EmbeddingStage,
+    method: str,
+    clusters: pd.DataFrame,
+    scope: pd.DataFrame,
+    scope_vectors: np.ndarray,
+) -> Findings:
+    """Score every narrative this run touched, over all its stored members (earlier runs too).
+
+    ``scope`` (with ``scope_vectors``) are the run's articles; its control articles are the
+    baseline for the shared-news check.
+    """
+    empty = Findings(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), outlet_edges(pd.DataFrame()))
     touched = sorted(clusters["narrative_id"].unique())
     members = db.narrative_members(method, touched)
     if members.empty:
-        return pd.DataFrame(), pd.DataFrame()
+        return empty
     articles = members.drop_duplicates("id").sort_values(["published_at", "id"]).reset_index(drop=True)
     vectors = embedding.vectors(db, articles)
     position = pd.Series(np.arange(len(articles)), index=articles["id"])
@@ -170,13 +192,16 @@ def score_narratives(
         (nid, position.loc[ids].tolist())
         for nid, ids in iter_narratives(members[["narrative_id", "article_id"]])
     ]
-    flags = scorer.score_all(narratives, articles, vectors)
+    is_control = (scope["bloc"] == "control").to_numpy()
+    flags, pairs = scorer.score_all(
+        narratives, articles, vectors, scope[is_control].reset_index(drop=True), scope_vectors[is_control]
+    )
     if flags.empty:
-        return flags, pd.DataFrame()
-    rows = []
-    labels = {}
+        return empty
+    flagged = set(flags["narrative_id"])
+    rows, labels = [], {}
     for nid, pos in narratives:
-        if nid not in set(flags["narrative_id"]):
+        if nid not in flagged:
             continue
         centre = vectors[pos].mean(axis=0)
         centre /= max(float(np.linalg.norm(centre)), 1e-12)
@@ -184,8 +209,9 @@ def score_narratives(
         group = articles.iloc[pos].assign(narrative_id=nid, similarity_to_centre=np.round(sims, 4))
         strength = members[members["narrative_id"] == nid].groupby("article_id")["membership"].max()
         group["membership"] = group["id"].map(strength).round(4)
+        group["rescued"] = group["membership"] == 0  # joined as a near-copy, not through an edge
         central = group.iloc[int(np.argmax(sims))]
-        labels[nid] = str(central["title"] or central["text"])[:120]
+        labels[nid] = " ".join(str(central["title"] or central["text"]).split())[:120]
         rows.append(group)
     flags.insert(0, "rank", np.arange(1, len(flags) + 1))
     flags.insert(2, "label", flags["narrative_id"].map(labels))
@@ -193,5 +219,8 @@ def score_narratives(
     member_rows = pd.concat(rows, ignore_index=True)
     member_rows = member_rows.sort_values(
         ["narrative_id", "published_at", "id"], key=lambda s: s.map(order) if s.name == "narrative_id" else s
+    ).reset_index(drop=True)
+    pairs = pairs.sort_values(
+        ["narrative_id", "pair_rank"], key=lambda s: s.map(order) if s.name == "narrative_id" else s
     )
-    return flags.reset_index(drop=True), member_rows.reset_index(drop=True)
+    return Findings(flags, member_rows, pairs.reset_index(drop=True), outlet_edges(member_rows))

@@ -29,7 +29,7 @@ def test_shipped_default_config_equals_built_in_defaults() -> None:
         ("embed", EmbeddingStage, {"embedder"}),
         ("index", CrossBlocSearcher, set()),
         ("cluster", WindowClusterer, {"random_state"}),
-        ("score", SyncScorer, set()),
+        ("score", SyncScorer, {"random_state"}),
     ],
 )
 def test_every_config_key_is_a_constructor_argument(section: str, component: type, extra: set[str]) -> None:

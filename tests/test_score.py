@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from detector.score import SyncScorer
+from detector.score import SyncScorer, burstiness
 
 
 def members(blocs: list[str], hours: list[float], languages: list[str] | None = None) -> pd.DataFrame:
@@ -30,19 +31,26 @@ def vectors(sim: float, n: int = 2) -> np.ndarray:
     return v
 
 
-def test_flag_carries_lag_direction_and_best_pair() -> None:
-    row = SyncScorer(min_similarity=0.5).score("N1", members(["cn", "ru"], [0, 30]), vectors(0.8))
-    assert row is not None
+def flag(scorer: SyncScorer, frame: pd.DataFrame, v: np.ndarray, **kw: object) -> dict | None:
+    result = scorer.score("N1", frame, v, **kw)  # type: ignore[arg-type]
+    return None if result is None else result[0]
+
+
+def test_flag_carries_lag_direction_best_pair_and_evidence() -> None:
+    result = SyncScorer(min_similarity=0.5).score("N1", members(["cn", "ru"], [0, 30]), vectors(0.8))
+    assert result is not None
+    row, pairs = result
     assert row["direction"] == "cn->ru"
     assert row["lag_hours"] == 30.0
     assert (row["best_cn_id"], row["best_ru_id"]) == ("a0", "a1")
     assert row["best_similarity"] == 0.8
+    assert pairs[["cn_id", "ru_id", "similarity", "lag_hours"]].values.tolist() == [["a0", "a1", 0.8, 30.0]]
 
 
 def test_lag_sign_flips_when_blocs_swap() -> None:
     scorer = SyncScorer(min_similarity=0.5)
-    a = scorer.score("N", members(["cn", "ru"], [0, 30]), vectors(0.8))
-    b = scorer.score("N", members(["ru", "cn"], [0, 30]), vectors(0.8))
+    a = flag(scorer, members(["cn", "ru"], [0, 30]), vectors(0.8))
+    b = flag(scorer, members(["ru", "cn"], [0, 30]), vectors(0.8))
     assert a is not None
     assert b is not None
     assert a["lag_hours"] == -b["lag_hours"]
@@ -51,12 +59,50 @@ def test_lag_sign_flips_when_blocs_swap() -> None:
 
 def test_single_bloc_too_far_or_too_dissimilar_is_not_flagged() -> None:
     scorer = SyncScorer(min_similarity=0.5, max_lag_hours=72)
-    assert scorer.score("N", members(["cn", "cn"], [0, 1]), vectors(0.9)) is None
-    assert scorer.score("N", members(["cn", "ru"], [0, 100]), vectors(0.9)) is None
-    assert scorer.score("N", members(["cn", "ru"], [0, 1]), vectors(0.4)) is None
+    assert flag(scorer, members(["cn", "cn"], [0, 1]), vectors(0.9)) is None
+    assert flag(scorer, members(["cn", "ru"], [0, 100]), vectors(0.9)) is None
+    assert flag(scorer, members(["cn", "ru"], [0, 1]), vectors(0.4)) is None
 
 
 def test_language_pair_threshold_overrides_the_default() -> None:
     scorer = SyncScorer(min_similarity=0.7, min_similarity_by_language_pair={"en-ru": 0.55})
-    assert scorer.score("N", members(["cn", "ru"], [0, 1], ["en", "ru"]), vectors(0.6)) is not None
-    assert scorer.score("N", members(["cn", "ru"], [0, 1], ["en", "en"]), vectors(0.6)) is None
+    assert flag(scorer, members(["cn", "ru"], [0, 1], ["en", "ru"]), vectors(0.6)) is not None
+    assert flag(scorer, members(["cn", "ru"], [0, 1], ["en", "en"]), vectors(0.6)) is None
+
+
+def test_p_value_is_small_for_a_tight_lag_and_large_for_a_loose_one() -> None:
+    scorer = SyncScorer(alpha=1.0)
+    tight = flag(scorer, members(["cn", "ru"], [0, 1]), vectors(0.9))
+    loose = flag(scorer, members(["cn", "ru"], [0, 70]), vectors(0.9))
+    assert tight is not None
+    assert loose is not None
+    # Two outlets shifted uniformly within 720 h: P(|lag| <= L) is about 2L/720.
+    assert tight["p_value"] == pytest.approx(2 / 720, abs=0.006)
+    assert loose["p_value"] == pytest.approx(140 / 720, abs=0.04)
+    assert flag(SyncScorer(alpha=0.05), members(["cn", "ru"], [0, 70]), vectors(0.9)) is None
+
+
+def test_p_value_is_reproducible_per_narrative() -> None:
+    frame, v = members(["cn", "ru", "cn"], [0, 5, 9]), vectors(0.9, 3)
+    assert flag(SyncScorer(alpha=1.0), frame, v) == flag(SyncScorer(alpha=1.0), frame, v)
+
+
+def test_control_coverage_lowers_the_score_and_stops_shared_news() -> None:
+    scorer = SyncScorer(alpha=1.0, max_control_share=0.4)
+    frame, v = members(["cn", "ru"], [0, 5]), vectors(0.9)
+    alone = flag(scorer, frame, v)
+    control = members(["control"], [3]).assign(id="c0", outlet="Reuters")
+    one = flag(scorer, frame, v, control=control, control_vectors=v[:1])
+    assert alone is not None
+    assert one is not None
+    assert one["score"] < alone["score"]
+    assert one["control_outlets"] == "Reuters"
+    two = pd.concat([control, control.assign(id="c1", outlet="AP")])
+    assert flag(scorer, frame, v, control=two, control_vectors=v[[0, 0]]) is None  # 2 of 4 > 0.4: shared news
+    far = control.assign(published_at=pd.Timestamp("2022-05-01T00:00Z"))
+    assert flag(scorer, frame, v, control=far, control_vectors=v[:1]) == alone
+
+
+def test_burstiness() -> None:
+    hours = np.array([0, 1, 2, 100]) * 3600
+    assert burstiness(hours) == 0.75
