@@ -15,12 +15,14 @@ import pandas as pd
 
 EDGE_COLUMNS = [
     "source_outlet", "source_bloc", "target_outlet", "target_bloc",
-    "narratives", "cross_bloc", "median_lag_hours", "example_narrative_id",
+    "narratives", "cross_bloc", "median_lag_hours", "republications", "citations", "echoes",
+    "example_narrative_id",
 ]  # fmt: skip
 
 
-def outlet_edges(members: pd.DataFrame) -> pd.DataFrame:
-    """Directed outlet -> outlet edges over the narratives in ``members`` (flagged ones)."""
+def outlet_edges(members: pd.DataFrame, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Directed outlet -> outlet edges over the narratives in ``members`` (flagged ones), with
+    the link types of the evidence ``pairs`` between the two outlets (earlier -> later)."""
     records = []
     if members.empty:
         return pd.DataFrame(columns=EDGE_COLUMNS)
@@ -45,9 +47,24 @@ def outlet_edges(members: pd.DataFrame) -> pd.DataFrame:
     )
     edges = edges.reset_index()
     edges["cross_bloc"] = edges["source_bloc"] != edges["target_bloc"]
+    counts = link_counts(pairs)
+    for column, link in (("republications", "republication"), ("citations", "citation"), ("echoes", "echo")):
+        key = list(zip(edges["source_outlet"], edges["target_outlet"], strict=True))
+        edges[column] = [counts.get((a, b, link), 0) for a, b in key]
     edges["median_lag_hours"] = edges["median_lag_hours"].round(2)
     edges = edges.sort_values(["narratives", *keys], ascending=[False, True, True, True, True])
     return edges[EDGE_COLUMNS].reset_index(drop=True)
+
+
+def link_counts(pairs: pd.DataFrame | None) -> dict[tuple[str, str, str], int]:
+    """``(earlier outlet, later outlet, link type) -> count`` over evidence pairs."""
+    if pairs is None or pairs.empty or "link_type" not in pairs:
+        return {}
+    cn_first = pairs["lag_hours"] >= 0
+    source = pairs["cn_outlet"].where(cn_first, pairs["ru_outlet"])
+    target = pairs["ru_outlet"].where(cn_first, pairs["cn_outlet"])
+    counted = pd.DataFrame({"s": source, "t": target, "l": pairs["link_type"]}).value_counts()
+    return {(str(s), str(t), str(link)): int(n) for (s, t, link), n in counted.items()}
 
 
 def write_graphml(edges: pd.DataFrame, path: Path) -> None:
@@ -58,6 +75,7 @@ def write_graphml(edges: pd.DataFrame, path: Path) -> None:
         graph.add_edge(
             row.source_outlet, row.target_outlet, narratives=int(row.narratives),
             cross_bloc=bool(row.cross_bloc), median_lag_hours=float(row.median_lag_hours),
+            republications=int(row.republications), citations=int(row.citations), echoes=int(row.echoes),
         )  # fmt: skip
     tmp = path.with_name(f".{path.name}.tmp")
     nx.write_graphml(graph, tmp)

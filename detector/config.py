@@ -119,6 +119,14 @@ class ScoreConfig(_Section):
 
 
 @dataclass(frozen=True)
+class LinksConfig(_Section):
+    """Arguments of :class:`detector.links.LinkClassifier` (``registry`` comes from ``[ingest]``)."""
+
+    republication_similarity: float = _range(-1.0, 1.0, 0.75)
+    citation_window_chars: int = _range(0, 10_000, 40)
+
+
+@dataclass(frozen=True)
 class RunConfig(_Section):
     """Run-wide settings."""
 
@@ -135,6 +143,7 @@ class Config:
     index: IndexConfig = field(default_factory=IndexConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
+    links: LinksConfig = field(default_factory=LinksConfig)
     run: RunConfig = field(default_factory=RunConfig)
     base_dir: str = "."
 
@@ -167,6 +176,7 @@ _SECTIONS: dict[str, type] = {
     "index": IndexConfig,
     "cluster": ClusterConfig,
     "score": ScoreConfig,
+    "links": LinksConfig,
     "run": RunConfig,
 }
 _SECTION_OF = {cls: name for name, cls in _SECTIONS.items()}

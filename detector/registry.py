@@ -26,6 +26,7 @@ class Outlet:
     language: str
     channel_type: str
     aliases: tuple[str, ...] = ()
+    cited_as: tuple[str, ...] = ()
 
 
 def _key(name: str) -> str:
@@ -77,6 +78,7 @@ class OutletRegistry:
                     language=entry["language"],
                     channel_type=entry["channel_type"],
                     aliases=tuple(entry.get("aliases", ())),
+                    cited_as=tuple(entry.get("cited_as", ())),
                 )
             )
         return cls(outlets)

@@ -22,6 +22,7 @@ from detector.cluster import Lineage, Window, WindowClusterer, iter_narratives
 from detector.config import Config
 from detector.embed import EmbeddingStage
 from detector.ingest import FeedReader, IngestResult
+from detector.links import LinkClassifier
 from detector.registry import OutletRegistry
 from detector.report import file_sha256, write_csv, write_reports
 from detector.score import SyncScorer
@@ -41,8 +42,12 @@ class RunSummary:
     seconds: float
 
 
+def load_registry(config: Config) -> OutletRegistry:
+    return OutletRegistry.from_toml(config.resolve_path(config.ingest.registry))
+
+
 def read_feeds(config: Config, inputs: list[str]) -> IngestResult:
-    registry = OutletRegistry.from_toml(config.resolve_path(config.ingest.registry))
+    registry = load_registry(config)
     options = {k: v for k, v in asdict(config.ingest).items() if k != "registry"}
     return FeedReader(registry, **options).read(inputs)
 
@@ -78,6 +83,7 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
     embedding = EmbeddingStage(**asdict(config.embed))
     clusterer = WindowClusterer(**asdict(config.cluster), random_state=config.run.seed)
     scorer = SyncScorer(**asdict(config.score), random_state=config.run.seed)
+    links = LinkClassifier(load_registry(config), **asdict(config.links))
     method = config.method_hash()
     run_id = run_id_for(method, feed.articles)
     with Store(store or store_path(config, out_dir)) as db:
@@ -94,7 +100,7 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
         clusters, lineage = cluster_windows(db, clusterer, method, windows, articles, vectors)
         db.replace_clusters(method, clusters)
         lap("cluster")
-        found = score_narratives(db, scorer, embedding, method, clusters, articles, vectors)
+        found = score_narratives(db, scorer, links, embedding, method, clusters, articles, vectors)
         lap("score")
         manifest = {
             "run_id": run_id,
@@ -169,6 +175,7 @@ class Findings:
 def score_narratives(
     db: Store,
     scorer: SyncScorer,
+    links: LinkClassifier,
     embedding: EmbeddingStage,
     method: str,
     clusters: pd.DataFrame,
@@ -215,6 +222,8 @@ def score_narratives(
         rows.append(group)
     flags.insert(0, "rank", np.arange(1, len(flags) + 1))
     flags.insert(2, "label", flags["narrative_id"].map(labels))
+    pairs["link_type"] = links.label_pairs(pairs, articles)
+    flags["path"] = flags["narrative_id"].map(spread_paths(pd.concat(rows), links.registry))
     order = {nid: i for i, nid in enumerate(flags["narrative_id"])}
     member_rows = pd.concat(rows, ignore_index=True)
     member_rows = member_rows.sort_values(
@@ -223,4 +232,18 @@ def score_narratives(
     pairs = pairs.sort_values(
         ["narrative_id", "pair_rank"], key=lambda s: s.map(order) if s.name == "narrative_id" else s
     )
-    return Findings(flags, member_rows, pairs.reset_index(drop=True), outlet_edges(member_rows))
+    return Findings(flags, member_rows, pairs.reset_index(drop=True), outlet_edges(member_rows, pairs))
+
+
+def spread_paths(members: pd.DataFrame, registry: OutletRegistry) -> dict[str, str]:
+    """Per narrative, its outlets in order of first appearance with channel type and language:
+    ``RT [state_media/ru] -> Global Times [state_media/en] -> PRC MFA spokesperson [diplomatic/en]``."""
+    paths = {}
+    for nid, group in members.groupby("narrative_id", sort=True):
+        first = group.sort_values(["published_at", "id"]).drop_duplicates(["outlet", "language"])
+        steps = []
+        for outlet, language in zip(first["outlet"], first["language"], strict=True):
+            entry = registry.get(outlet)
+            steps.append(f"{outlet} [{entry.channel_type if entry else 'unknown'}/{language}]")
+        paths[str(nid)] = " -> ".join(steps)
+    return paths

@@ -38,3 +38,13 @@ def small_feed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("feed") / "small_feed.csv"
     feed[window].to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def first_run_pairs(tmp_path_factory: pytest.TempPathFactory, default_config: Config, small_feed: Path):
+    """pairs.csv of one real run on the small feed."""
+    from pipelines.daily import run_daily
+
+    out = tmp_path_factory.mktemp("pairs_run")
+    run_daily(default_config, [str(small_feed)], out)
+    return pd.read_csv(out / "pairs.csv", dtype=str, encoding="utf-8-sig")

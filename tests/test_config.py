@@ -12,6 +12,7 @@ from detector.embed import EmbeddingStage
 from detector.errors import ConfigError
 from detector.index import CrossBlocSearcher
 from detector.ingest import FeedReader
+from detector.links import LinkClassifier
 from detector.score import SyncScorer
 from detector.store import Store
 from tests.conftest import DEFAULT_CONFIG
@@ -30,6 +31,7 @@ def test_shipped_default_config_equals_built_in_defaults() -> None:
         ("index", CrossBlocSearcher, set()),
         ("cluster", WindowClusterer, {"random_state"}),
         ("score", SyncScorer, {"random_state"}),
+        ("links", LinkClassifier, {"registry"}),
     ],
 )
 def test_every_config_key_is_a_constructor_argument(section: str, component: type, extra: set[str]) -> None:
