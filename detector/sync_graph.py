@@ -31,32 +31,51 @@ def csls_edges(
     mutual_rank: int,
     max_lag_hours: float,
     searcher: CrossBlocSearcher | None = None,
+    unit_article: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Mutual cross-bloc candidate pairs with their cosine and CSLS.
+    """Mutual cross-bloc candidate pairs of articles with their cosine and CSLS.
+
+    ``vectors`` are matching units: one per article, or several per article (passages) with
+    ``unit_article`` giving each unit's article row. An article pair's similarity is the best
+    cosine over its units. ``blocs`` and ``times`` (int64 seconds) are per article.
 
     Returns one row per unordered pair: ``cn`` (row of the cn article), ``ru``, ``similarity``,
-    ``csls``. ``times`` are int64 seconds.
+    ``csls``, ``cn_unit``, ``ru_unit`` (the units that matched best).
     """
     searcher = searcher or CrossBlocSearcher()
-    edges = searcher.neighbours(vectors, blocs, times, k=k, max_lag_hours=max_lag_hours)
+    owner = np.arange(len(vectors)) if unit_article is None else np.asarray(unit_article)
+    # With several units per article, ask for more unit neighbours so that k distinct articles
+    # survive the roll-up.
+    k_units = k if unit_article is None else 3 * k
+    edges = searcher.neighbours(vectors, blocs[owner], times[owner], k=k_units, max_lag_hours=max_lag_hours)
+    columns = ["cn", "ru", "similarity", "csls", "cn_unit", "ru_unit"]
     if edges.empty:
-        return pd.DataFrame(columns=["cn", "ru", "similarity", "csls"])
-    hub = np.zeros(len(vectors))
-    mean_sim = edges.groupby("source")["similarity"].mean()
+        return pd.DataFrame(columns=columns)
+    edges = edges.assign(src=owner[edges["source"]], dst=owner[edges["target"]])
+    # Roll up to articles: the best unit pair per (source article, target article).
+    best = edges.sort_values(["src", "dst", "similarity"], ascending=[True, True, False], kind="stable")
+    best = best.drop_duplicates(["src", "dst"])
+    best = best.sort_values(["src", "similarity", "dst"], ascending=[True, False, True], kind="stable")
+    best["rank"] = best.groupby("src").cumcount() + 1
+    best = best[best["rank"] <= k]
+    hub = np.zeros(len(blocs))
+    mean_sim = best.groupby("src")["similarity"].mean()
     hub[mean_sim.index.to_numpy()] = mean_sim.to_numpy()
-    near = edges[edges["rank"] <= mutual_rank]
-    from_cn = near[blocs[near["source"].to_numpy()] == "cn"]
-    from_ru = near[blocs[near["source"].to_numpy()] == "ru"]
+    near = best[best["rank"] <= mutual_rank]
+    from_cn = near[blocs[near["src"].to_numpy()] == "cn"]
+    from_ru = near[blocs[near["src"].to_numpy()] == "ru"]
     pairs = from_cn.merge(
-        from_ru[["source", "target"]],
-        left_on=["source", "target"],
-        right_on=["target", "source"],
-        suffixes=("", "_back"),
+        from_ru[["src", "dst"]], left_on=["src", "dst"], right_on=["dst", "src"], suffixes=("", "_back")
     )
-    cn = pairs["source"].to_numpy()
-    ru = pairs["target"].to_numpy()
+    cn, ru = pairs["src"].to_numpy(), pairs["dst"].to_numpy()
     sims = pairs["similarity"].to_numpy()
-    return pd.DataFrame({"cn": cn, "ru": ru, "similarity": sims, "csls": 2 * sims - hub[cn] - hub[ru]})
+    return pd.DataFrame(
+        {
+            "cn": cn, "ru": ru, "similarity": sims, "csls": 2 * sims - hub[cn] - hub[ru],
+            "cn_unit": pairs["source"].to_numpy(), "ru_unit": pairs["target"].to_numpy(),
+        },
+        columns=columns,
+    )  # fmt: skip
 
 
 def components(n: int, edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
