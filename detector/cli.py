@@ -110,3 +110,7 @@ def ingest(config_path: str, inputs: tuple[str, ...], store_path: str) -> None:
         f"{len(feed.articles)} valid rows from {len(feed.files)} file(s): {counts['new']} new, "
         f"{counts['updated']} updated, {counts['unchanged']} unchanged; {len(feed.rejected)} rejected"
     )
+
+
+if __name__ == "__main__":  # `python -m detector.cli` runs from a checkout without installing
+    main()

@@ -156,6 +156,12 @@ class Config:
         data.pop("base_dir")
         return data
 
+    def config_hash(self) -> str:
+        """sha256 of the whole resolved config as canonical JSON: two runs with equal hashes were
+        configured identically (paths and threads included, unlike :meth:`method_hash`)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()
+
     def method_hash(self) -> str:
         """Hash of everything that changes results (not paths, threads or batch sizes).
 

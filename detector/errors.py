@@ -44,6 +44,10 @@ class StoreBusyError(DetectorError):
     """Another process holds the store."""
 
 
+class NotFoundError(DetectorError):
+    """A store, run or narrative named on the command line does not exist."""
+
+
 class MissingDependencyError(DetectorError):
     """An optional extra is not installed."""
 

@@ -8,6 +8,7 @@ gets :class:`~detector.errors.StoreBusyError` naming the run that holds it.
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from detector.errors import StoreBusyError
+from detector.errors import NotFoundError, StoreBusyError
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,12 @@ CREATE TABLE IF NOT EXISTS flags (
     narrative_id VARCHAR NOT NULL,
     payload JSON NOT NULL,        -- the flags.csv row, column for column
     PRIMARY KEY (run_id, narrative_id)
+);
+CREATE TABLE IF NOT EXISTS report_rows (
+    run_id VARCHAR NOT NULL,
+    report VARCHAR NOT NULL,      -- flags | members | pairs ...
+    frame BLOB NOT NULL,          -- the exact frame the report was written from, as Parquet
+    PRIMARY KEY (run_id, report)
 );
 """
 
@@ -281,3 +288,45 @@ class Store:
             con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
             if rows:
                 con.executemany("INSERT INTO flags VALUES (?, ?, ?, ?)", rows)
+
+    # ---- report frames ----------------------------------------------------------------------
+    def put_report_frames(self, run_id: str, frames: dict[str, pd.DataFrame]) -> None:
+        """Keep the frames a run's reports were written from, so ``detector report --run`` can
+        write them again without recomputing. Parquet keeps dtypes (UTC timestamps, floats) exact,
+        which is what makes the re-written CSVs byte-identical."""
+        rows = []
+        for name, frame in frames.items():
+            buffer = io.BytesIO()
+            frame.to_parquet(buffer, index=False)
+            rows.append((run_id, name, buffer.getvalue()))
+        with self.transaction() as con:
+            con.execute("DELETE FROM report_rows WHERE run_id = ?", [run_id])
+            if rows:
+                con.executemany("INSERT INTO report_rows VALUES (?, ?, ?)", rows)
+
+    def report_frames(self, run_id: str) -> dict[str, pd.DataFrame]:
+        """The frames :meth:`put_report_frames` kept for ``run_id``, by report name."""
+        rows = self.con_.execute(
+            "SELECT report, frame FROM report_rows WHERE run_id = ? ORDER BY report", [run_id]
+        ).fetchall()
+        return {name: pd.read_parquet(io.BytesIO(blob)) for name, blob in rows}
+
+    def run_manifest(self, run_id: str) -> dict[str, Any]:
+        """The manifest of a finished run; :class:`NotFoundError` names the runs there are."""
+        row = self.con_.execute(
+            "SELECT manifest FROM runs WHERE run_id = ? AND status = 'done'", [run_id]
+        ).fetchone()
+        if row is None or row[0] is None:
+            known = ", ".join(self.finished_runs()) or "none"
+            raise NotFoundError(
+                f"run {run_id} has not finished in store {self.path}. Finished runs: {known}."
+            )
+        manifest: dict[str, Any] = json.loads(row[0])
+        return manifest
+
+    def finished_runs(self) -> list[str]:
+        """Ids of finished runs, newest first."""
+        rows = self.con_.execute(
+            "SELECT run_id FROM runs WHERE status = 'done' ORDER BY finished_at DESC, run_id"
+        ).fetchall()
+        return [r[0] for r in rows]

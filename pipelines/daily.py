@@ -106,6 +106,7 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
             "run_id": run_id,
             "started_at": started.isoformat(),
             "config": config.to_dict(),
+            "config_hash": config.config_hash(),
             "method_hash": method,
             "model_id": embedding.model_id,
             "seed": config.run.seed,
@@ -130,6 +131,7 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
         lap("report")
         manifest["timings_s"] = timings
         write_reports(out_dir, found.flags, found.members, manifest, pairs=found.pairs, outlets=found.outlets)
+        db.put_report_frames(run_id, vars(found))  # so `detector report --run` can re-write them
         db.replace_flags(run_id, found.flags)
         db.finish_run(run_id, manifest, datetime.now(UTC).replace(tzinfo=None))
     total = round(sum(timings.values()), 3)

@@ -77,3 +77,13 @@ def test_bad_toml_is_a_clean_error(tmp_path: Path) -> None:
     path.write_text("[score\nmin_similarity = ")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(path)
+
+
+def test_config_hash_covers_every_key_and_is_stable() -> None:
+    base = config_from_dict({})
+    assert base.config_hash() == config_from_dict({}).config_hash()
+    assert len(base.config_hash()) == 64
+    # Threads do not change results (method hash) but are still part of the configuration.
+    threads = config_from_dict({"embed": {"threads": 1}})
+    assert threads.method_hash() == base.method_hash()
+    assert threads.config_hash() != base.config_hash()

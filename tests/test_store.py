@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detector.errors import StoreBusyError
+from detector.errors import NotFoundError, StoreBusyError
 from detector.ingest import content_hash
+from detector.report import write_csv
 from detector.store import Store
 
 
@@ -67,3 +68,29 @@ def test_second_writer_gets_a_clear_busy_error(tmp_path: Path) -> None:
         child.join(10)
     with Store(tmp_path / "s.duckdb") as db:  # released: usable again
         assert db.count("runs") == 1
+
+
+def test_report_frames_round_trip_to_identical_csvs(tmp_path: Path) -> None:
+    flags = pd.DataFrame(
+        {"narrative_id": ["N1", "N2"], "score": [0.8765, 0.5], "best_similarity": [0.8765, np.nan],
+         "first_seen": pd.to_datetime(["2022-03-08T10:00Z", "2022-03-09T11:30Z"], utc=True),
+         "best_cn_title": ['美国生物实验室，"引号"', None]}
+    )  # fmt: skip
+    members = articles().assign(narrative_id="N1", similarity_to_centre=[0.91, 0.77])
+    with Store(tmp_path / "s.duckdb") as db:
+        db.put_report_frames("run-1", {"flags": flags, "members": members, "empty": pd.DataFrame()})
+        back = db.report_frames("run-1")
+    assert sorted(back) == ["empty", "flags", "members"]
+    for name, frame in {"flags": flags, "members": members}.items():
+        write_csv(frame, tmp_path / f"a-{name}.csv", list(frame.columns))
+        write_csv(back[name], tmp_path / f"b-{name}.csv", list(frame.columns))
+        assert (tmp_path / f"a-{name}.csv").read_bytes() == (tmp_path / f"b-{name}.csv").read_bytes()
+
+
+def test_unknown_run_names_the_finished_ones(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as db:
+        db.start_run("run-a", "m", "model", pd.Timestamp("2022-01-01").to_pydatetime())
+        db.finish_run("run-a", {"run_id": "run-a"}, pd.Timestamp("2022-01-01T01:00").to_pydatetime())
+        assert db.run_manifest("run-a") == {"run_id": "run-a"}
+        with pytest.raises(NotFoundError, match=r"run-b has not finished .* Finished runs: run-a\."):
+            db.run_manifest("run-b")
