@@ -1,4 +1,5 @@
-"""Reports: ``flags.csv``, ``members.csv`` and ``manifest.json``, written atomically.
+"""Reports: ``flags.csv``, ``members.csv``, ``pairs.csv``, the outlet graph, ``report.html`` and
+``manifest.json``, written atomically.
 
 CSV conventions (so a spreadsheet opens them right): UTF-8 with BOM (Excel then shows Cyrillic
 and Chinese), RFC 4180 quoting and CRLF line ends, ISO-8601 UTC timestamps, fixed column order.
@@ -101,7 +102,11 @@ def write_reports(
     outlets: pd.DataFrame | None = None,
 ) -> dict[str, str]:
     """Write every report into ``out_dir``; returns ``{name: path}``. The manifest goes last, so
-    its presence means the reports beside it are complete."""
+    its presence means the reports beside it are complete. ``report.html`` comes after the
+    CSVs and the outlet graph, so it can link to them."""
+    # Imported here: html_report imports this module, and matplotlib loads only when needed.
+    from detector.html_report import write_html_report
+
     paths = {"flags": out_dir / "flags.csv", "members": out_dir / "members.csv"}
     write_csv(flags, paths["flags"], FLAG_COLUMNS)
     write_csv(members, paths["members"], MEMBER_COLUMNS)
@@ -113,6 +118,7 @@ def write_reports(
         paths["outlets_graph"] = out_dir / "outlets.graphml"
         write_csv(outlets, paths["outlets"], EDGE_COLUMNS)
         write_graphml(outlets, paths["outlets_graph"])
+    paths["report"] = write_html_report(out_dir, flags, members, pairs, manifest)
     paths["manifest"] = out_dir / "manifest.json"
     manifest = {**manifest, "outputs": {k: str(p) for k, p in paths.items() if k != "manifest"}}
     write_json(manifest, paths["manifest"])
