@@ -21,6 +21,10 @@ config_option = click.option(
     "--config", "-c", "config_path", type=click.Path(dir_okay=False),
     default="configs/default.toml", show_default=True, help="TOML config file.",
 )  # fmt: skip
+store_option = click.option(
+    "--store", "store_path", type=click.Path(dir_okay=False), default="out/detector.duckdb",
+    show_default=True, help="DuckDB store file a run wrote.",
+)  # fmt: skip
 input_option = click.option(
     "--input", "-i", "inputs", multiple=True, required=True,
     help="Feed file or glob (CSV, JSONL or Parquet); repeat for several.",
@@ -110,6 +114,36 @@ def ingest(config_path: str, inputs: tuple[str, ...], store_path: str) -> None:
         f"{len(feed.articles)} valid rows from {len(feed.files)} file(s): {counts['new']} new, "
         f"{counts['updated']} updated, {counts['unchanged']} unchanged; {len(feed.rejected)} rejected"
     )
+
+
+@main.command()
+@click.option("--run", "run_id", required=True, help="Run id (first word of `detector run`'s output).")
+@click.option(
+    "--out", "-o", "out_dir", type=click.Path(file_okay=False), required=True, help="Folder for the reports."
+)
+@store_option
+@domain_errors
+def report(run_id: str, out_dir: str, store_path: str) -> None:
+    """Write a finished run's reports again from the store, without recomputing anything.
+
+    flags.csv, members.csv (and pairs.csv) come out byte-identical to the run's own.
+    """
+    from detector.review import rewrite_reports
+
+    paths = rewrite_reports(Path(store_path), run_id, Path(out_dir))
+    click.echo(f"{run_id}: {', '.join(Path(p).name for p in paths.values())} -> {out_dir}")
+
+
+@main.command()
+@click.argument("narrative_id")
+@store_option
+@click.option("--run", "run_id", default=None, help="Run id; default: the newest run that flagged it.")
+@domain_errors
+def show(narrative_id: str, store_path: str, run_id: str | None) -> None:
+    """Print a flagged narrative's articles and a timeline per outlet."""
+    from detector.review import print_narrative
+
+    print_narrative(Path(store_path), narrative_id, run_id)
 
 
 if __name__ == "__main__":  # `python -m detector.cli` runs from a checkout without installing

@@ -249,7 +249,7 @@ def _article(bloc: str, pair: pd.Series, urls: dict[str, str]) -> str:
 def _members(group: pd.DataFrame, urls: dict[str, str]) -> str:
     rows = []
     for _, member in group.iterrows():
-        title = _e(member.get("title") or "")
+        title = _e(headline(member))
         url = urls.get(str(member["id"]), "")
         link = f'<a href="{_e(url)}">{title}</a>' if url else title
         rows.append(
@@ -260,9 +260,15 @@ def _members(group: pd.DataFrame, urls: dict[str, str]) -> str:
         )
     return (
         f"<details><summary>All {len(group)} articles</summary><table><thead><tr><th>bloc</th>"
-        "<th>published (UTC)</th><th>outlet</th><th>language</th><th>title</th><th>id</th>"
+        "<th>published (UTC)</th><th>outlet</th><th>language</th><th>title or text</th><th>id</th>"
         f"<th>similarity to centre</th></tr></thead><tbody>{''.join(rows)}</tbody></table></details>"
     )
+
+
+def headline(article: pd.Series) -> str:
+    """The title, or the start of the text for feeds without titles."""
+    title = _cell("", article.get("title")).strip()
+    return title or " ".join(_cell("", article.get("text")).split())[:160]
 
 
 def _pairs_of(nid: str, flag: pd.Series, pairs: pd.DataFrame | None) -> pd.DataFrame:
