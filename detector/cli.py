@@ -126,7 +126,7 @@ def ingest(config_path: str, inputs: tuple[str, ...], store_path: str) -> None:
 def report(run_id: str, out_dir: str, store_path: str) -> None:
     """Write a finished run's reports again from the store, without recomputing anything.
 
-    flags.csv, members.csv (and pairs.csv) come out byte-identical to the run's own.
+    Every CSV comes out byte-identical to the run's own.
     """
     from detector.review import rewrite_reports
 

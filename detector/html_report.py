@@ -27,8 +27,9 @@ from detector.report import FLAG_COLUMNS, atomic_writer, iso_utc
 BLOC_COLOURS = {"cn": "#c62828", "ru": "#1565c0", "control": "#9e9e9e"}
 OTHER_COLOUR = "#6d4c41"
 SUMMARY_COLUMNS = [
-    "rank", "narrative_id", "label", "direction", "lag_hours", "best_similarity",
-    "n_articles", "n_cn", "n_ru", "n_control", "outlets_cn", "outlets_ru", "first_seen", "last_seen",
+    "rank", "narrative_id", "label", "p_value", "score", "direction", "lag_hours", "leader_outlet",
+    "best_similarity", "n_articles", "n_cn", "n_ru", "outlets_cn", "outlets_ru", "languages",
+    "control_share", "burstiness", "first_seen", "last_seen",
 ]  # fmt: skip
 # Written by other stages when they run; linked from the page only when present in the folder.
 OPTIONAL_FILES = ("outlets.csv", "outlets.graphml")
@@ -209,10 +210,11 @@ def _narrative(flag: pd.Series, group: pd.DataFrame, evidence: pd.DataFrame, url
     title = f"#{_e(_cell('rank', flag.get('rank')))} {nid}"
     facts = ", ".join(
         f"{label} {_e(_cell(key, flag.get(key)))}"
-        for key, label in [("direction", "direction"), ("lag_hours", "first-to-first lag (h)"),
-                           ("best_similarity", "best similarity"), ("n_cn", "cn articles"),
-                           ("n_ru", "ru articles"), ("n_control", "control articles")]
-        if key in flag.index
+        for key, label in [("p_value", "p-value"), ("score", "score"), ("direction", "direction"),
+                           ("lag_hours", "first-to-first lag (h)"), ("best_similarity", "best similarity"),
+                           ("n_cn", "cn articles"), ("n_ru", "ru articles"),
+                           ("control_coverage", "control articles"), ("control_outlets", "control outlets")]
+        if _cell(key, flag.get(key))
     )  # fmt: skip
     parts = [f'<section id="{nid}"><h2>{title}</h2><p><b>{_e(flag.get("label", ""))}</b></p><p>{facts}</p>']
     if not group.empty:
@@ -239,7 +241,7 @@ def _narrative(flag: pd.Series, group: pd.DataFrame, evidence: pd.DataFrame, url
 def _article(bloc: str, pair: pd.Series, urls: dict[str, str]) -> str:
     article_id = _cell("", pair.get(f"{bloc}_id"))
     title = _e(pair.get(f"{bloc}_title"))
-    url = urls.get(article_id, "")
+    url = _safe_url(pair.get(f"{bloc}_url")) or urls.get(article_id, "")
     link = f'<a href="{_e(url)}">{title}</a>' if url else title
     when = _e(iso_utc(pair.get(f"{bloc}_published_at")))
     outlet = _e(pair.get(f"{bloc}_outlet"))
@@ -276,21 +278,25 @@ def _pairs_of(nid: str, flag: pd.Series, pairs: pd.DataFrame | None) -> pd.DataF
     best pair recorded in its flag row."""
     if pairs is not None and "narrative_id" in pairs and (pairs["narrative_id"] == nid).any():
         return pairs[pairs["narrative_id"] == nid].head(MAX_PAIRS)
-    fields = ("id", "outlet", "published_at", "title")
+    fields = ("id", "outlet", "published_at", "title", "url")
     row = {f"{bloc}_{f}": flag.get(f"best_{bloc}_{f}") for bloc in ("cn", "ru") for f in fields}
     row |= {"similarity": flag.get("best_similarity"), "lag_hours": flag.get("best_pair_lag_hours")}
     return pd.DataFrame([row])
 
 
 def _urls(members: pd.DataFrame) -> dict[str, str]:
-    """Article id -> url, for http(s) urls only: anything else (``javascript:`` …) is not linked."""
+    """Article id -> url, for the members that have a linkable one."""
     if "url" not in members:
         return {}
-    known = members.dropna(subset=["url"]).drop_duplicates("id")
-    return {
-        str(i): str(u) for i, u in zip(known["id"], known["url"], strict=True)
-        if str(u).startswith(("http://", "https://"))
-    }  # fmt: skip
+    known = members.drop_duplicates("id")
+    safe = {str(i): _safe_url(u) for i, u in zip(known["id"], known["url"], strict=True)}
+    return {i: u for i, u in safe.items() if u}
+
+
+def _safe_url(value: Any) -> str:
+    """``value`` when it is an http(s) url, else "": anything else (``javascript:`` …) is not linked."""
+    url = _cell("", value)
+    return url if url.startswith(("http://", "https://")) else ""
 
 
 def _cell(column: str, value: Any) -> str:

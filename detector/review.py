@@ -36,7 +36,10 @@ def rewrite_reports(store: Path, run_id: str, out_dir: Path) -> dict[str, str]:
             f"run {run_id} in {store} has no stored report rows (an older version ran it). "
             "Run `detector run` on its input again to store them."
         )
-    return write_reports(out_dir, frames["flags"], frames["members"], manifest, frames.get("pairs"))
+    return write_reports(
+        out_dir, frames["flags"], frames["members"], manifest,
+        pairs=frames.get("pairs"), outlets=frames.get("outlets"),
+    )  # fmt: skip
 
 
 def find_narrative(
@@ -66,6 +69,7 @@ def narrative_view(run_id: str, flag: dict[str, Any], members: pd.DataFrame, wid
     head = Text.assemble(
         (str(flag["narrative_id"]), "bold"), f" (run {run_id}, rank {flag.get('rank')})\n",
         (str(flag.get("label") or ""), "italic"), "\n",
+        f"p-value {flag.get('p_value')}, score {flag.get('score')}, "
         f"direction {flag.get('direction')}, first-to-first lag {flag.get('lag_hours')} h, "
         f"best similarity {flag.get('best_similarity')}, best pair lag {flag.get('best_pair_lag_hours')} h",
     )  # fmt: skip

@@ -32,7 +32,7 @@ def frames() -> tuple[pd.DataFrame, pd.DataFrame]:
          "best_cn_id": ["c1"], "best_cn_outlet": ["CGTN"], "best_cn_published_at": [when[0]],
          "best_cn_title": [EVIL], "best_ru_id": ["r1"], "best_ru_outlet": ["TASS"],
          "best_ru_published_at": [when[1]], "best_ru_title": ["Биолаборатории США"],
-         "n_cn": [1], "n_ru": [1], "n_control": [1], "p_value": [0.0004]}
+         "n_cn": [1], "n_ru": [1], "p_value": [0.0004], "novel_metric": [0.123456789]}
     )  # fmt: skip
     return flags, members
 
@@ -84,11 +84,16 @@ def test_best_pair_from_flags_when_no_pairs_and_scorer_pairs_when_given() -> Non
         {"narrative_id": ["N1", "N1"], "cn_id": ["c1", "c1"], "cn_outlet": "CGTN",
          "cn_published_at": flags["best_cn_published_at"][0], "cn_title": ["a", "a"],
          "ru_id": ["r1", "r9"], "ru_outlet": "TASS", "ru_published_at": flags["best_ru_published_at"][0],
-         "ru_title": ["b", "c"], "similarity": [0.8123, 0.7001], "lag_hours": [6.5, 7.0]}
+         "ru_title": ["b", "c"], "similarity": [0.8123, 0.7001], "lag_hours": [6.5, 7.0],
+         "ru_url": ["", "https://tass.example/9"], "cn_url": ["javascript:x", "javascript:x"]}
     )  # fmt: skip
     page = render_report(flags, members, pairs, MANIFEST)
     assert '<td class="num">0.7001</td><td class="num">7</td>' in page
     assert "<code>r9</code>" in page
+    hrefs = {value for _, name, value in links_of(page) if name == "href"}
+    assert "https://tass.example/9" in hrefs
+    assert "https://cgtn.example/1" in hrefs  # the member's url where the pair's is not linkable
+    assert not any(h.startswith("javascript:") for h in hrefs)
 
 
 def test_extra_flag_columns_are_shown_in_the_summary() -> None:
@@ -96,6 +101,8 @@ def test_extra_flag_columns_are_shown_in_the_summary() -> None:
     page = render_report(flags, members, None, MANIFEST)
     assert "<th>p_value</th>" in page
     assert "<td>0.0004</td>" in page
+    assert "<th>novel_metric</th>" in page
+    assert "<td>0.123457</td>" in page
 
 
 def test_output_is_deterministic_and_png_has_no_software_chunk() -> None:
