@@ -217,6 +217,8 @@ def _narrative(flag: pd.Series, group: pd.DataFrame, evidence: pd.DataFrame, url
         if _cell(key, flag.get(key))
     )  # fmt: skip
     parts = [f'<section id="{nid}"><h2>{title}</h2><p><b>{_e(flag.get("label", ""))}</b></p><p>{facts}</p>']
+    if _cell("path", flag.get("path")):
+        parts.append(f'<p class="muted">Spread: {_e(flag.get("path"))}</p>')
     if not group.empty:
         best = (str(flag.get("best_cn_id")), str(flag.get("best_ru_id")))
         data = base64.b64encode(timeline_png(group, best)).decode("ascii")
@@ -225,12 +227,12 @@ def _narrative(flag: pd.Series, group: pd.DataFrame, evidence: pd.DataFrame, url
     for _, pair in evidence.iterrows():
         rows.append(
             f"<tr>{_article('cn', pair, urls)}{_article('ru', pair, urls)}"
-            f'<td class="num">{_e(pair.get("similarity"))}</td>'
+            f'<td>{_e(pair.get("link_type"))}</td><td class="num">{_e(pair.get("similarity"))}</td>'
             f'<td class="num">{_e(pair.get("lag_hours"))}</td></tr>'
         )
     parts.append(
-        '<table class="pairs"><thead><tr><th>cn article</th><th>ru article</th><th>similarity</th>'
-        f"<th>lag (h, ru − cn)</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        '<table class="pairs"><thead><tr><th>cn article</th><th>ru article</th><th>link</th>'
+        f"<th>similarity</th><th>lag (h, ru − cn)</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
     if not group.empty:
         parts.append(_members(group, urls))

@@ -79,16 +79,17 @@ def test_page_is_self_contained() -> None:
 def test_best_pair_from_flags_when_no_pairs_and_scorer_pairs_when_given() -> None:
     flags, members = frames()
     page = render_report(flags, members, None, MANIFEST)
-    assert '<td class="num">0.8123</td><td class="num">6.5</td>' in page
+    assert '<td></td><td class="num">0.8123</td><td class="num">6.5</td>' in page
     pairs = pd.DataFrame(
         {"narrative_id": ["N1", "N1"], "cn_id": ["c1", "c1"], "cn_outlet": "CGTN",
          "cn_published_at": flags["best_cn_published_at"][0], "cn_title": ["a", "a"],
          "ru_id": ["r1", "r9"], "ru_outlet": "TASS", "ru_published_at": flags["best_ru_published_at"][0],
          "ru_title": ["b", "c"], "similarity": [0.8123, 0.7001], "lag_hours": [6.5, 7.0],
-         "ru_url": ["", "https://tass.example/9"], "cn_url": ["javascript:x", "javascript:x"]}
+         "ru_url": ["", "https://tass.example/9"], "cn_url": ["javascript:x", "javascript:x"],
+         "link_type": ["republication", "echo"]}
     )  # fmt: skip
     page = render_report(flags, members, pairs, MANIFEST)
-    assert '<td class="num">0.7001</td><td class="num">7</td>' in page
+    assert '<td>echo</td><td class="num">0.7001</td><td class="num">7</td>' in page
     assert "<code>r9</code>" in page
     hrefs = {value for _, name, value in links_of(page) if name == "href"}
     assert "https://tass.example/9" in hrefs
