@@ -42,7 +42,8 @@ th{background:#f3f3f3;text-align:left}#flags th{cursor:pointer;white-space:nowra
 #flags th[aria-sort=ascending]::after{content:" \\25B2"}
 #flags th[aria-sort=descending]::after{content:" \\25BC"}
 .cn{border-left:4px solid #c62828}.ru{border-left:4px solid #1565c0}.control{border-left:4px solid #9e9e9e}
-.pairs td{width:40%}.pairs td.num{width:auto;text-align:right}code{font-size:12px;color:#555}
+.pairs td.cn,.pairs td.ru{width:40%}.pairs td.num{text-align:right}.pairs th{white-space:nowrap}
+code{font-size:12px;color:#555}
 section{border-top:2px solid #ccc;margin-top:28px}img{max-width:100%}.muted{color:#666}
 .scroll{max-height:50vh;overflow:auto}#flags thead th{position:sticky;top:0}#flags td{white-space:nowrap}
 #flags td.label{white-space:normal;min-width:36em}
