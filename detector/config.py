@@ -76,6 +76,26 @@ class EmbedConfig(_Section):
 
 
 @dataclass(frozen=True)
+class PassageConfig(_Section):
+    """Arguments of :class:`detector.passages.PassageStage`."""
+
+    unit: str = _choice(("article", "passage"), "article")
+    max_chars: int = _range(16, 100_000, 1000)
+    min_chars: int = _range(0, 100_000, 100)
+    window_sentences: int = _range(1, 1000, 4)
+    overlap_sentences: int = _range(0, 999, 1)
+    max_passages: int = _range(1, 100_000, 200)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.overlap_sentences >= self.window_sentences:
+            raise ConfigError(
+                f"[passages] overlap_sentences = {self.overlap_sentences} must be smaller than "
+                f"window_sentences = {self.window_sentences}."
+            )
+
+
+@dataclass(frozen=True)
 class IndexConfig(_Section):
     """Arguments of :class:`detector.index.CrossBlocSearcher`."""
 
@@ -140,6 +160,7 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
+    passages: PassageConfig = field(default_factory=PassageConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
@@ -179,6 +200,7 @@ _SECTIONS: dict[str, type] = {
     "ingest": IngestConfig,
     "store": StoreConfig,
     "embed": EmbedConfig,
+    "passages": PassageConfig,
     "index": IndexConfig,
     "cluster": ClusterConfig,
     "score": ScoreConfig,

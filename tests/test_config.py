@@ -13,6 +13,7 @@ from detector.errors import ConfigError
 from detector.index import CrossBlocSearcher
 from detector.ingest import FeedReader
 from detector.links import LinkClassifier
+from detector.passages import PassageStage
 from detector.score import SyncScorer
 from detector.store import Store
 from tests.conftest import DEFAULT_CONFIG
@@ -28,6 +29,7 @@ def test_shipped_default_config_equals_built_in_defaults() -> None:
         ("ingest", FeedReader, {"registry"}),
         ("store", Store, set()),
         ("embed", EmbeddingStage, {"embedder"}),
+        ("passages", PassageStage, {"embedding"}),
         ("index", CrossBlocSearcher, set()),
         ("cluster", WindowClusterer, {"random_state"}),
         ("score", SyncScorer, {"random_state"}),
@@ -59,6 +61,7 @@ def test_unknown_section_is_an_error() -> None:
         ({"score": {"min_similarity": 1.5}}, r"min_similarity = 1.5 is out of range"),
         ({"cluster": {"min_cluster_size": "2"}}, r"must be a number"),
         ({"ingest": {"on_bad_row": "ignore"}}, r"choose one of \['error', 'skip'\]"),
+        ({"passages": {"window_sentences": 2, "overlap_sentences": 2}}, r"must be smaller than"),
     ],
 )
 def test_bad_values_say_what_was_seen_and_what_is_allowed(data: dict, message: str) -> None:
