@@ -48,65 +48,12 @@ _PARAGRAPH_BREAK = re.compile(r"\n|(?<=\s)\*\s\*\s\*(?=\s)")
 # Chinese ones in 。！？； (plus closing quotes), with no space after.
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'»”’)\]]*(?=\s)|[。！？；]+[”’」』\"'）)]*")
 # Tokens that end in a full stop without ending a sentence (lower case, final dot removed).
-_ABBREVIATIONS = frozenset(
-    {
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "st",
-        "jr",
-        "sr",
-        "gen",
-        "col",
-        "lt",
-        "sgt",
-        "gov",
-        "sen",
-        "rep",
-        "no",
-        "vs",
-        "e.g",
-        "i.e",
-        "u.s",
-        "u.k",
-        "u.n",
-        "u.s.a",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "т.е",
-        "т.д",
-        "т.п",
-        "т.н",
-        "т.к",
-        "г",
-        "гг",
-        "им",
-        "ул",
-        "д",
-        "стр",
-        "см",
-        "ср",
-        "др",
-        "пр",
-        "н.э",
-        "руб",
-        "млн",
-        "млрд",
-        "тыс",
-    }
+_ABBREVIATION_LIST = (
+    "mr mrs ms dr prof st jr sr gen col lt sgt gov sen rep no vs e.g i.e u.s u.k u.n u.s.a "
+    "jan feb mar apr jun jul aug sep sept oct nov dec "
+    "т.е т.д т.п т.н т.к г гг им ул д стр см ср др пр н.э руб млн млрд тыс"
 )
+_ABBREVIATIONS = frozenset(_ABBREVIATION_LIST.split())
 
 
 @dataclass(frozen=True)
@@ -308,17 +255,11 @@ class PassageStage:
         self.window_sentences = window_sentences
         self.overlap_sentences = overlap_sentences
         self.max_passages = max_passages
-        self.embedding = embedding
-
-    @property
-    def embedding_(self) -> EmbeddingStage:
-        if self.embedding is None:
-            self.embedding = EmbeddingStage()
-        return self.embedding
+        self.embedding = embedding or EmbeddingStage()
 
     def split(self, title: str, text: str) -> list[Passage]:
         if self.unit == "article":
-            return [whole_passage(title, text, self.embedding_.max_chars)]
+            return [whole_passage(title, text, self.embedding.max_chars)]
         return split_passages(
             title,
             text,
@@ -348,8 +289,8 @@ class PassageStage:
     def vectors(self, store: Store, passages: pd.DataFrame) -> np.ndarray:
         """L2-normalised vectors for ``passages`` in row order, embedding only uncached texts."""
         texts = passages["text"].tolist()
-        self.embedding_.ensure_cached(store, texts)
-        return store.get_embeddings([text_hash(t) for t in texts], self.embedding_.model_id)
+        self.embedding.ensure_cached(store, texts)
+        return store.get_embeddings([text_hash(t) for t in texts], self.embedding.model_id)
 
 
 def best_passage_pairs(
