@@ -12,9 +12,10 @@ A passage has a ``kind``:
 
 * ``"whole"``: the article as one unit, text = title + "\\n" + body as the article-level embedder
   builds it (:func:`detector.embed.embedding_text`). Short items (headlines, posts, anything whose
-  title + body fits ``max_chars``) are one whole passage, so their passage vector *is* their
-  article vector (same text, same cache row). ``start``/``end`` span the part of the body it holds,
-  so ``passage.text.endswith(text[start:end])``.
+  title + body fits ``max_chars``) are one whole passage, so (with ``max_chars`` at most
+  ``[embed] max_chars``) their passage vector *is* their article vector: same text, same cache
+  row. ``start``/``end`` span the part of the body it holds, so
+  ``passage.text.endswith(text[start:end])``.
 * ``"title"``: the title of a long article, on its own; ``start == end == -1``.
 * ``"body"``: a span of the body; ``passage.text == text[start:end]`` exactly.
 
