@@ -160,12 +160,15 @@ class WindowClusterer:
         vectors: np.ndarray,
         windows: list[Window],
         previous_of: Callable[[Window], pd.DataFrame],
+        units: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[pd.DataFrame, Lineage]:
         """Cluster ``windows`` in time order.
 
         ``articles`` (``id, bloc, published_at``) must be sorted by time, ``vectors`` in the same
         order. ``previous_of(window)`` gives the stored clusters of the window one step earlier
-        (empty if none), so narratives continue across separate runs.
+        (empty if none), so narratives continue across separate runs. ``units`` =
+        ``(passage vectors, article row of each passage)`` makes the sync-graph match passages
+        (``[passages] unit = "passage"``); article vectors still serve the rescue step.
         """
         times = epoch_seconds(articles["published_at"])
         blocs = articles["bloc"].to_numpy()
@@ -173,7 +176,11 @@ class WindowClusterer:
         if self.method == "sync-graph":
             # One neighbour search over the whole scope: each article's hubness is measured over
             # the other bloc within ± the window length of it, not truncated at a window edge.
-            edges = csls_edges(vectors, blocs, times, self.csls_k, self.mutual_rank, float(self.window_hours))
+            unit_vectors, unit_article = units if units is not None else (vectors, None)
+            edges = csls_edges(
+                unit_vectors, blocs, times, self.csls_k, self.mutual_rank, float(self.window_hours),
+                unit_article=unit_article,
+            )  # fmt: skip
             edges = edges[edges["csls"] >= self.min_csls]
         lineage = Lineage()
         frames: list[pd.DataFrame] = []

@@ -363,3 +363,43 @@ def best_passage_pairs(
             best_q[group] = np.where(flip[group], p_best, a_best)
             best_c[group] = np.where(flip[group], a_best, p_best)
     return sims, best_q, best_c
+
+
+class PassageMatcher:
+    """Best passage pairs for article pairs given by feed id, over one run's passages.
+
+    Parameters
+    ----------
+    passages : :meth:`PassageStage.passages` of the run's articles.
+    vectors : their vectors, row for row.
+    """
+
+    def __init__(self, passages: pd.DataFrame, vectors: np.ndarray) -> None:
+        self.passages = passages.reset_index(drop=True)
+        self.vectors = vectors
+
+    def best(self, ids_a: list[str], ids_b: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(similarity, passage row of a, passage row of b)`` per pair; ``-inf`` and ``-1``
+        where an article has no passages here (e.g. stored by an earlier run)."""
+        if not hasattr(self, "position_"):
+            self.position_ = dict(zip(self.passages["article_id"], self.passages["article_pos"], strict=True))
+        known = np.array(
+            [a in self.position_ and b in self.position_ for a, b in zip(ids_a, ids_b, strict=True)]
+        )
+        sims = np.full(len(ids_a), -np.inf, dtype=np.float32)
+        rows_a = np.full(len(ids_a), -1, dtype=np.int64)
+        rows_b = np.full(len(ids_a), -1, dtype=np.int64)
+        if known.any():
+            qa = np.array([self.position_[a] for a, ok in zip(ids_a, known, strict=True) if ok])
+            qb = np.array([self.position_[b] for b, ok in zip(ids_b, known, strict=True) if ok])
+            sims[known], rows_a[known], rows_b[known] = best_passage_pairs(
+                self.vectors, self.passages["article_pos"].to_numpy(), qa, qb
+            )
+        return sims, rows_a, rows_b
+
+    def evidence(self, row: int) -> tuple[str, int, int]:
+        """Text, start and end offsets of a passage row (``("", -1, -1)`` for none)."""
+        if row < 0:
+            return "", -1, -1
+        passage = self.passages.iloc[row]
+        return str(passage["text"]), int(passage["start"]), int(passage["end"])

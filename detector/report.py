@@ -35,12 +35,13 @@ FLAG_COLUMNS = [
 ]  # fmt: skip
 MEMBER_COLUMNS = [
     "narrative_id", "id", "outlet", "bloc", "language", "published_at", "title", "url",
-    "similarity_to_centre", "membership", "rescued",
+    "similarity_to_centre", "membership", "rescued", "passage", "passage_start", "passage_end",
 ]  # fmt: skip
 PAIR_COLUMNS = [
     "narrative_id", "pair_rank", "link_type", "similarity", "lag_hours",
     "cn_id", "cn_outlet", "cn_language", "cn_published_at", "cn_title", "cn_url",
     "ru_id", "ru_outlet", "ru_language", "ru_published_at", "ru_title", "ru_url",
+    "cn_passage", "cn_passage_start", "cn_passage_end", "ru_passage", "ru_passage_start", "ru_passage_end",
 ]  # fmt: skip
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from detector.config import language_pair
+from detector.passages import PassageMatcher
 from detector.significance import lag_p_value, narrative_seed
 from detector.times import epoch_seconds
 
@@ -94,12 +95,15 @@ class SyncScorer:
         vectors: np.ndarray,
         control: pd.DataFrame | None = None,
         control_vectors: np.ndarray | None = None,
+        passages: PassageMatcher | None = None,
     ) -> tuple[dict[str, Any], pd.DataFrame] | None:
         """The flag row and evidence pairs of one narrative, or ``None`` when it does not qualify.
 
         ``members`` are the narrative's articles (``id, outlet, bloc, language, published_at,
         title, text, url``) and ``vectors`` their embeddings in the same order. ``control`` (with
         ``control_vectors``) are the control-bloc articles around it, for the shared-news check.
+        With ``passages``, a pair's similarity is the better of its article cosine and its best
+        passage cosine, and the matching passages become evidence.
         """
         blocs = members["bloc"].to_numpy()
         cn, ru = np.flatnonzero(blocs == "cn"), np.flatnonzero(blocs == "ru")
@@ -110,6 +114,13 @@ class SyncScorer:
             return None
         seconds = epoch_seconds(members["published_at"])
         sims = vectors[cn] @ vectors[ru].T
+        passage_rows = None
+        if passages is not None:
+            ids = members["id"].to_numpy()
+            grid_cn, grid_ru = np.meshgrid(cn, ru, indexing="ij")
+            best, rows_cn, rows_ru = passages.best(list(ids[grid_cn.ravel()]), list(ids[grid_ru.ravel()]))
+            sims = np.maximum(sims, best.reshape(sims.shape))
+            passage_rows = (rows_cn.reshape(sims.shape), rows_ru.reshape(sims.shape))
         lags = (seconds[ru][None, :] - seconds[cn][:, None]) / HOUR
         languages = members["language"].to_numpy()
         thresholds = np.array([[self.threshold(languages[i], languages[j]) for j in ru] for i in cn])
@@ -165,6 +176,7 @@ class SyncScorer:
                     **_article_fields("ru", members.iloc[ru[j]], with_language=True),
                     "similarity": round(float(sims[i, j]), 4),
                     "lag_hours": round(float(lags[i, j]), 2),
+                    **_passage_fields(passages, passage_rows, i, j),
                 }
                 for rank, (i, j) in enumerate(zip(pair_i, pair_j, strict=True), start=1)
             ]
@@ -214,13 +226,14 @@ class SyncScorer:
         vectors: np.ndarray,
         control: pd.DataFrame | None = None,
         control_vectors: np.ndarray | None = None,
+        passages: PassageMatcher | None = None,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Flags (most significant first) and evidence pairs for ``(narrative_id, article row
         positions)``."""
         rows, pairs = [], []
         for nid, positions in narratives:
             members = articles.iloc[positions].reset_index(drop=True)
-            result = self.score(nid, members, vectors[positions], control, control_vectors)
+            result = self.score(nid, members, vectors[positions], control, control_vectors, passages)
             if result is not None:
                 rows.append(result[0])
                 pairs.append(result[1])
@@ -231,6 +244,19 @@ class SyncScorer:
             ["p_value", "score", "narrative_id"], ascending=[True, False, True], kind="stable"
         )
         return flags.reset_index(drop=True), pd.concat(pairs, ignore_index=True)
+
+
+def _passage_fields(
+    passages: PassageMatcher | None, rows: tuple[np.ndarray, np.ndarray] | None, i: int, j: int
+) -> dict[str, Any]:
+    """The matching passages of pair (i, j): text and character offsets into each article's text."""
+    if passages is None or rows is None:
+        return {}
+    fields: dict[str, Any] = {}
+    for side, grid in zip(("cn", "ru"), rows, strict=True):
+        text, start, end = passages.evidence(int(grid[i, j]))
+        fields |= {f"{side}_passage": text, f"{side}_passage_start": start, f"{side}_passage_end": end}
+    return fields
 
 
 def burstiness(seconds: np.ndarray, span_hours: float = 24.0) -> float:

@@ -23,6 +23,7 @@ from detector.config import Config
 from detector.embed import EmbeddingStage
 from detector.ingest import FeedReader, IngestResult
 from detector.links import LinkClassifier
+from detector.passages import PassageMatcher, PassageStage
 from detector.registry import OutletRegistry
 from detector.report import file_sha256, write_csv, write_reports
 from detector.score import SyncScorer
@@ -96,11 +97,16 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
         )
         n_embedded = embedding.ensure_cached(db, embedding.texts(articles))
         vectors = embedding.vectors(db, articles)
+        matcher = None
+        if config.passages.unit == "passage":
+            stage = PassageStage(**asdict(config.passages), embedding=embedding)
+            passages = stage.passages(articles)
+            matcher = PassageMatcher(passages, stage.vectors(db, passages))
         lap("embed")
-        clusters, lineage = cluster_windows(db, clusterer, method, windows, articles, vectors)
+        clusters, lineage = cluster_windows(db, clusterer, method, windows, articles, vectors, matcher)
         db.replace_clusters(method, clusters)
         lap("cluster")
-        found = score_narratives(db, scorer, links, embedding, method, clusters, articles, vectors)
+        found = score_narratives(db, scorer, links, embedding, method, clusters, articles, vectors, matcher)
         lap("score")
         manifest = {
             "run_id": run_id,
@@ -155,13 +161,15 @@ def cluster_windows(
     windows: list[Window],
     articles: pd.DataFrame,
     vectors: np.ndarray,
+    matcher: PassageMatcher | None = None,
 ) -> tuple[pd.DataFrame, Lineage]:
     step = pd.Timedelta(hours=clusterer.step_hours)
 
     def previous_of(window: Window) -> pd.DataFrame:
         return db.clusters_of_window(method, (window.start - step).replace(tzinfo=None))
 
-    return clusterer.run(articles, vectors, windows, previous_of)
+    units = None if matcher is None else (matcher.vectors, matcher.passages["article_pos"].to_numpy())
+    return clusterer.run(articles, vectors, windows, previous_of, units)
 
 
 @dataclass(frozen=True)
@@ -183,6 +191,7 @@ def score_narratives(
     clusters: pd.DataFrame,
     scope: pd.DataFrame,
     scope_vectors: np.ndarray,
+    matcher: PassageMatcher | None = None,
 ) -> Findings:
     """Score every narrative this run touched, over all its stored members (earlier runs too).
 
@@ -203,7 +212,12 @@ def score_narratives(
     ]
     is_control = (scope["bloc"] == "control").to_numpy()
     flags, pairs = scorer.score_all(
-        narratives, articles, vectors, scope[is_control].reset_index(drop=True), scope_vectors[is_control]
+        narratives,
+        articles,
+        vectors,
+        scope[is_control].reset_index(drop=True),
+        scope_vectors[is_control],
+        matcher,
     )
     if flags.empty:
         return empty
@@ -234,7 +248,22 @@ def score_narratives(
     pairs = pairs.sort_values(
         ["narrative_id", "pair_rank"], key=lambda s: s.map(order) if s.name == "narrative_id" else s
     )
+    if matcher is not None:
+        member_rows = member_rows.merge(member_passages(pairs), on=["narrative_id", "id"], how="left")
     return Findings(flags, member_rows, pairs.reset_index(drop=True), outlet_edges(member_rows, pairs))
+
+
+def member_passages(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per (narrative, article): the passage of its most similar evidence pair, with offsets."""
+    sides = [
+        pairs[["narrative_id", "similarity", f"{side}_id", f"{side}_passage", f"{side}_passage_start",
+               f"{side}_passage_end"]].set_axis(
+            ["narrative_id", "similarity", "id", "passage", "passage_start", "passage_end"], axis=1
+        )
+        for side in ("cn", "ru")
+    ]  # fmt: skip
+    best = pd.concat(sides).sort_values(["narrative_id", "id", "similarity"], ascending=[True, True, False])
+    return best.drop_duplicates(["narrative_id", "id"]).drop(columns="similarity")
 
 
 def spread_paths(members: pd.DataFrame, registry: OutletRegistry) -> dict[str, str]:
