@@ -110,3 +110,13 @@ def test_narrative_pairs_are_balanced_labelled_and_seeded() -> None:
     assert (pairs[claim & (pairs["language_pair"] == "en-en")].shape[0]) == 2
     assert not np.any(i == j)
     assert pairs.groupby(["language_pair", "kind"]).size().max() <= 3
+
+
+def test_best_f1_threshold_by_hand() -> None:
+    from detector.evaluate.pairs import best_f1_threshold
+
+    # Cuts: >=0.8 -> F1 2/3; >=0.6 -> P 1/2 R 1/2 F1 1/2; >=0.4 -> P 2/3 R 1 F1 0.8; >=0.2 -> F1 2/3.
+    y = np.array([1, 0, 1, 0])
+    assert best_f1_threshold(y, np.array([0.8, 0.6, 0.4, 0.2])) == pytest.approx((0.4, 0.8))
+    # Tied scores cannot be split: the cut at 0.5 takes both.
+    assert best_f1_threshold(np.array([1, 0]), np.array([0.5, 0.5])) == pytest.approx((0.5, 2 / 3))

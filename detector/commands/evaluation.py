@@ -40,7 +40,7 @@ def print_table(title: str, table: pd.DataFrame) -> None:
 
 
 PAIR_COLUMNS = ["language_pair", "n_pos", "n_neg", "roc_auc", "ap", "threshold", "precision", "recall", "f1",
-                "mean_sim_pos", "mean_sim_neg"]  # fmt: skip
+                "best_threshold", "best_f1", "mean_sim_pos", "mean_sim_neg"]  # fmt: skip
 TITLES = {
     "pairs_E_claim": "Pair level, file E: same claim in other words (positives) vs other narratives",
     "pairs_E_translation": "Pair level, file E: translations of one quote (trivial positives)",

@@ -52,7 +52,8 @@ def score_pairs(
 
 
 def pair_table(pair_set: PairSet, positive_kind: str | None = None) -> pd.DataFrame:
-    """ROC-AUC, AP and P/R/F1 at the configured threshold, per language pair and overall.
+    """ROC-AUC, AP and P/R/F1 at the configured threshold, per language pair and overall, and the
+    threshold that would maximise F1 on these pairs (evidence for ``[score]`` overrides).
 
     ``positive_kind`` restricts positives to one kind (``claim`` or ``translation``); negatives are
     always all label-0 pairs of the same language pair.
@@ -67,6 +68,7 @@ def pair_table(pair_set: PairSet, positive_kind: str | None = None) -> pd.DataFr
         if not y.any():
             continue  # e.g. same-language pairs have no translations
         at = precision_recall_f1(y, s, group["threshold"].to_numpy())
+        best_threshold, best_f1 = best_f1_threshold(y, s)
         rows.append(
             {
                 "source": pair_set.source,
@@ -80,6 +82,8 @@ def pair_table(pair_set: PairSet, positive_kind: str | None = None) -> pd.DataFr
                 "precision": at.precision,
                 "recall": at.recall,
                 "f1": at.f1,
+                "best_threshold": best_threshold,
+                "best_f1": best_f1,
                 "mean_sim_pos": float(s[y == 1].mean()) if y.any() else float("nan"),
                 "mean_sim_neg": float(s[y == 0].mean()) if (y == 0).any() else float("nan"),
             }
@@ -89,9 +93,13 @@ def pair_table(pair_set: PairSet, positive_kind: str | None = None) -> pd.DataFr
 
 def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     """The threshold (one of the observed scores) with the highest F1, and that F1."""
-    best = (float("nan"), -1.0)
-    for t in np.unique(scores):
-        f1 = precision_recall_f1(y, scores, t).f1
-        if f1 > best[1]:
-            best = (float(t), f1)
-    return best
+    order = np.argsort(-scores, kind="stable")
+    y_sorted, s_sorted = y[order].astype(bool), scores[order]
+    tp = np.cumsum(y_sorted)
+    predicted = np.arange(1, len(y) + 1)
+    # Only the last index of a run of tied scores is a reachable cut.
+    cut = np.r_[s_sorted[1:] != s_sorted[:-1], True]
+    f1 = 2 * tp / (predicted + y_sorted.sum())
+    f1 = np.where(cut, f1, -1.0)
+    best = int(np.argmax(f1))
+    return float(s_sorted[best]), float(f1[best])
