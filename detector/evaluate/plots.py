@@ -53,17 +53,21 @@ def plot_sweep(trials: pd.DataFrame, path: Path, budget: float) -> Path:
     cols = 3
     rows = max(1, int(np.ceil(len(swept) / cols)))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
+    # One false-flag scale for every panel, so flat lines look flat and steps compare across panels.
+    top = 1.1 * max(budget, float(trials["false_flags_per_1k"].max()))
     for ax, param in zip(axes.flat, swept, strict=False):
         # Last round's sweep of the parameter (the one made around the final values).
         group = trials[trials["param"] == param].drop_duplicates("value", keep="last")
-        x = [str(v) for v in group["value"]]
+        # Values as evenly spaced categories: grids mix ints, floats and method names.
+        x = np.arange(len(group))
         ax.plot(x, group["mean_recall"], "o-", label="mean recall")
         ax.set_ylim(0, 1.02)
+        ax.set_xticks(x, [str(v) for v in group["value"]], fontsize=7, rotation=45)
         twin = ax.twinx()
         twin.plot(x, group["false_flags_per_1k"], "s--", color="tab:red", label="false flags / 1k")
         twin.axhline(budget, color="tab:red", alpha=0.3)
+        twin.set_ylim(0, top)
         ax.set_title(param.removeprefix("score.min_similarity_by_language_pair."), fontsize=9)
-        ax.tick_params(axis="x", labelsize=7, rotation=45)
     for ax in list(axes.flat)[len(swept) :]:
         ax.axis("off")
     fig.suptitle("Tuning sweep (blue: mean recall, red: false flags per 1,000; line = budget)")
