@@ -30,8 +30,14 @@ from detector.evaluate.metrics import EventScores
 log = logging.getLogger(__name__)
 
 SECTIONS = ("cluster", "score")
-# Keys that define the window grid itself: changing them is a different product, not a threshold.
-NOT_SWEPT = {"cluster.window_hours", "cluster.step_hours"}
+# Not swept: the window grid itself (changing it is a different product, not a threshold), and
+# keys that only set evidence size or sampling effort, not what gets flagged.
+NOT_SWEPT = {
+    "cluster.window_hours",
+    "cluster.step_hours",
+    "score.top_pairs",
+    "score.permutations",
+}
 PAIR_THRESHOLDS = "score.min_similarity_by_language_pair"
 THRESHOLD_GRID = [round(x, 2) for x in np.arange(0.30, 0.701, 0.05)]
 KNOWN_GRIDS: dict[str, list[Any]] = {
