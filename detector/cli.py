@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import logging
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from detector import __version__
+from detector.commands.common import config_option, domain_errors
+from detector.commands.evaluation import eval_command, tune_command
 from detector.config import load_config
-from detector.errors import DetectorError
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-config_option = click.option(
-    "--config", "-c", "config_path", type=click.Path(dir_okay=False),
-    default="configs/default.toml", show_default=True, help="TOML config file.",
-)  # fmt: skip
 store_option = click.option(
     "--store", "store_path", type=click.Path(dir_okay=False), default="out/detector.duckdb",
     show_default=True, help="DuckDB store file a run wrote.",
@@ -29,20 +20,6 @@ input_option = click.option(
     "--input", "-i", "inputs", multiple=True, required=True,
     help="Feed file or glob (CSV, JSONL or Parquet); repeat for several.",
 )  # fmt: skip
-
-
-def domain_errors(func: F) -> F:
-    """Print a DetectorError as one line (what was seen and the fix) instead of a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except DetectorError as exc:
-            click.secho(f"Error: {exc}", fg="red", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -144,6 +121,10 @@ def show(narrative_id: str, store_path: str, run_id: str | None) -> None:
     from detector.review import print_narrative
 
     print_narrative(Path(store_path), narrative_id, run_id)
+
+
+main.add_command(eval_command)
+main.add_command(tune_command)
 
 
 if __name__ == "__main__":  # `python -m detector.cli` runs from a checkout without installing

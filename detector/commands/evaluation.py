@@ -1,0 +1,196 @@
+"""``detector eval`` and ``detector tune``: measure what every threshold does, and tune them."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from detector.commands.common import config_option, domain_errors
+from detector.errors import InputError
+
+data_option = click.option(
+    "--data", "-d", "data", multiple=True, required=True,
+    help="Labelled file: e_propaganda_diary_narratives.csv, g_semeval2022_pairs.csv or an events "
+    "*_feed.csv (its *_truth.csv beside it). Repeat for several.",
+)  # fmt: skip
+store_option = click.option(
+    "--store", "store_path", type=click.Path(dir_okay=False), default=".cache/eval.duckdb",
+    show_default=True,
+    help="Embedding cache (DuckDB); each event feed gets its own store beside it. Reuse it: later "
+    "runs embed nothing.",
+)  # fmt: skip
+
+
+def print_table(title: str, table: pd.DataFrame) -> None:
+    """A table on the terminal (rich), floats to 3 decimals."""
+    from rich.console import Console
+    from rich.table import Table
+
+    view = Table(title=title, title_justify="left")
+    for column in table.columns:
+        view.add_column(str(column), justify="right" if table[column].dtype.kind in "fiu" else "left")
+    for row in table.itertuples(index=False):
+        view.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+    Console(width=200).print(view)
+
+
+PAIR_COLUMNS = ["language_pair", "n_pos", "n_neg", "roc_auc", "ap", "threshold", "precision", "recall", "f1",
+                "best_threshold", "best_f1", "mean_sim_pos", "mean_sim_neg"]  # fmt: skip
+TITLES = {
+    "pairs_E_claim": "Pair level, file E: same claim in other words (positives) vs other narratives",
+    "pairs_E_translation": "Pair level, file E: translations of one quote (trivial positives)",
+    "pairs_G": "Pair level, file G (SemEval-2022): Overall <= 2 similar vs >= 3 dissimilar",
+    "clusters_E": "Cluster level, file E (en as cn, ru as ru; noise = singletons)",
+    "events": "Event level: run_daily on event feeds",
+}
+
+
+@click.command("eval")
+@config_option
+@data_option
+@click.option("--level", type=click.Choice(["pair", "cluster", "event", "all"]), default="all",
+              show_default=True, help="Which level(s) to evaluate.")  # fmt: skip
+@store_option
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write all tables as JSON here.")
+@click.option("--plots", "plot_dir", type=click.Path(file_okay=False), help="Write pr_curve.png here.")
+@click.option("--pairs", "n_pairs", type=click.IntRange(1), default=200, show_default=True,
+              help="File-E pairs per kind and language pair.")  # fmt: skip
+@domain_errors
+def eval_command(
+    config_path: str,
+    data: tuple[str, ...],
+    level: str,
+    store_path: str,
+    json_out: str | None,
+    plot_dir: str | None,
+    n_pairs: int,
+) -> None:
+    """Evaluate a config at three levels: pairs (ROC-AUC, AP, P/R/F1 at the configured
+    per-language-pair threshold), clusters (ARI, homogeneity, completeness, noise) and events
+    (recall per kind, leader accuracy, false flags per 1,000 articles of the real pipeline)."""
+    from detector.config import load_config
+    from detector.evaluate.data import classify_files
+    from detector.evaluate.harness import LEVELS, evaluate
+
+    clock = time.perf_counter()
+    config = load_config(config_path)
+    files = classify_files(list(data))
+    levels = LEVELS if level == "all" else (level,)
+    result = evaluate(config, files, Path(store_path), levels, n_pairs, config.run.seed)
+    if not result.tables:
+        raise InputError(", ".join(data), f"no file for level {level!r}", "add the matching --data file")
+    for name, table in result.tables.items():
+        print_table(TITLES[name], table[PAIR_COLUMNS] if name.startswith("pairs") else table)
+    seconds = round(time.perf_counter() - clock, 1)
+    if plot_dir and result.pair_sets:
+        from detector.evaluate.plots import plot_pr_curves
+
+        click.echo(f"PR curves -> {plot_pr_curves(result.pair_sets, Path(plot_dir) / 'pr_curve.png')}")
+    if json_out:
+        payload = {"config": config_path, "data": list(data), "levels": list(levels),
+                   **result.to_json(), "total_seconds": seconds}  # fmt: skip
+        write_json(payload, Path(json_out))
+        click.echo(f"JSON -> {json_out}")
+    click.echo(f"evaluated in {seconds} s ({result.seconds})")
+
+
+def write_json(payload: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+@click.command("tune")
+@config_option
+@click.option("--data", "-d", "data", multiple=True, required=True,
+              help="Event feed(s) to tune on (*_feed.csv with *_truth.csv beside it).")  # fmt: skip
+@click.option("--holdout", "holdout", multiple=True,
+              help="Event feed(s) never tuned on; reported next to the tuned-on numbers.")  # fmt: skip
+@click.option("--out", "-o", "out_path", type=click.Path(dir_okay=False), required=True,
+              help="Tuned config (TOML) to write; the sweep plot goes beside it.")  # fmt: skip
+@click.option("--budget", type=click.FloatRange(0), default=2.0, show_default=True,
+              help="Most false flags per 1,000 articles allowed on every tuning feed.")  # fmt: skip
+@click.option("--rounds", type=click.IntRange(1), default=2, show_default=True,
+              help="Coordinate-descent rounds.")  # fmt: skip
+@store_option
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every trial as JSON here.")
+@domain_errors
+def tune_command(
+    config_path: str,
+    data: tuple[str, ...],
+    holdout: tuple[str, ...],
+    out_path: str,
+    budget: float,
+    rounds: int,
+    store_path: str,
+    json_out: str | None,
+) -> None:
+    """Sweep per-language-pair similarity thresholds, max lag and every numeric/choice key of
+    [cluster] and [score]; maximise mean event recall over kinds within a false-flag budget; report
+    held-out feeds next to tuned-on ones; write the full tuned config and a sweep plot."""
+    from detector.config import Config, load_config
+    from detector.evaluate.data import classify_files, load_feed_events
+    from detector.evaluate.events import evaluate_feed
+    from detector.evaluate.metrics import EventScores
+    from detector.evaluate.plots import plot_sweep
+    from detector.evaluate.tune import (
+        Objective,
+        coordinate_descent,
+        cross_bloc_language_pairs,
+        get_param,
+        search_space,
+        write_config,
+    )  # fmt: skip
+
+    config = load_config(config_path)
+    tune_files, held_files = classify_files(list(data)), classify_files(list(holdout))
+    if not tune_files.feeds or tune_files.narratives or tune_files.semeval_pairs:
+        raise InputError(", ".join(data), "tune takes event feeds only", "pass *_feed.csv files to --data")
+    store = Path(store_path)
+
+    def scores_on(feeds: tuple[tuple[Path, Path], ...], cfg: Config) -> list[EventScores]:
+        return [evaluate_feed(cfg, feed, truth, store).scores for feed, truth in feeds]
+
+    objective = Objective(budget)
+    languages = cross_bloc_language_pairs(load_feed_events(f, t)[0] for f, t in tune_files.feeds)
+    space = search_space(config, languages)
+    clock = time.perf_counter()
+    result = coordinate_descent(config, space, lambda c: scores_on(tune_files.feeds, c), objective, rounds)
+    seconds = round(time.perf_counter() - clock, 1)
+    rows = []
+    for label, cfg in (("start", config), ("tuned", result.best)):
+        for split, feeds in (("tuned-on", tune_files.feeds), ("held-out", held_files.feeds)):
+            for (feed, _), s in zip(feeds, scores_on(feeds, cfg), strict=True):
+                rows.append({"config": label, "split": split, "feed": feed.name,
+                             **{f"recall_{k}": v for k, v in s.recall_by_kind.items()},
+                             "mean_recall": s.mean_recall, "leader_acc": s.leader_accuracy,
+                             "false_flags_per_1k": s.false_flags_per_1000})  # fmt: skip
+    table = pd.DataFrame(rows)
+    changes = {p: (get_param(config, p), get_param(result.best, p)) for p in result.chosen}
+    changes = {p: v for p, v in changes.items() if v[0] != v[1]}
+    chosen = pd.DataFrame([{"param": p, "start": a, "tuned": b} for p, (a, b) in changes.items()])
+    print_table("Chosen values (start -> tuned)", chosen)
+    print_table("Start vs tuned config, tuned-on vs held-out feeds", table)
+    header = [
+        f"Tuned by `detector tune` from {config_path} in {seconds} s ({len(result.trials)} trials).",
+        f"Objective: mean event recall over kinds, subject to <= {budget} false flags per 1,000",
+        "articles on every tuning feed (coordinate descent over [cluster]/[score] keys).",
+        f"Tuned on: {', '.join(str(f) for f, _ in tune_files.feeds)}",
+        f"Held out: {', '.join(str(f) for f, _ in held_files.feeds) or 'none'}",
+        "Changed: " + ("; ".join(f"{p}: {a} -> {b}" for p, (a, b) in changes.items()) or "nothing"),
+        "",
+        *table.round(3).to_string(index=False).splitlines(),
+    ]
+    out = Path(out_path)
+    write_config(result.best, header, out)
+    load_config(out)  # the written file must load back; a ConfigError here is a bug worth seeing
+    trials = pd.DataFrame([t.row() for t in result.trials])
+    plot = plot_sweep(trials, out.with_suffix(".sweep.png"), budget)
+    click.echo(f"tuned config -> {out}; sweep plot -> {plot}; {len(result.trials)} trials in {seconds} s")
+    if json_out:
+        write_json({"objective": {"budget": budget}, "changes": changes, "summary": rows,
+                    "trials": trials.to_dict(orient="records")}, Path(json_out))  # fmt: skip

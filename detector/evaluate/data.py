@@ -1,0 +1,176 @@
+"""Loaders for the labelled development files and the event feeds, and seeded pair sampling.
+
+File names are matched by their documented basenames (``e_propaganda_diary_narratives.csv``,
+``g_semeval2022_pairs.csv`` + ``g_semeval2022_articles.csv`` beside it, ``*_feed.csv`` with a
+``*_truth.csv`` beside it), so ``--data`` can take any mix of them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from itertools import combinations_with_replacement
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from detector.config import language_pair
+from detector.errors import InputError
+from detector.evaluate.metrics import Event
+
+log = logging.getLogger(__name__)
+
+NARRATIVES_FILE = "e_propaganda_diary_narratives.csv"
+SEMEVAL_PAIRS_FILE = "g_semeval2022_pairs.csv"
+SEMEVAL_ARTICLES_FILE = "g_semeval2022_articles.csv"
+
+# SemEval-2022 Task 8 "Overall" runs 1 (very similar) .. 4 (very dissimilar), averaged over
+# annotators. <= 2 is "similar", >= 3 "dissimilar"; averages strictly between are ambiguous and
+# left out rather than forced into a class.
+SEMEVAL_SIMILAR_MAX = 2.0
+SEMEVAL_DISSIMILAR_MIN = 3.0
+
+
+@dataclass(frozen=True)
+class DataFiles:
+    """The labelled files found among the ``--data`` arguments."""
+
+    narratives: Path | None = None
+    semeval_pairs: Path | None = None
+    feeds: tuple[tuple[Path, Path], ...] = ()  # (feed, truth)
+
+
+def _read(path: Path, **kwargs: object) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(str(path), "file does not exist", "pass an existing file to --data")
+    return pd.read_csv(path, dtype=str, keep_default_na=False, **kwargs)
+
+
+def classify_files(paths: list[str]) -> DataFiles:
+    """Sort ``--data`` paths into the three kinds the harness knows; anything else is an error."""
+    narratives = semeval = None
+    feeds: list[tuple[Path, Path]] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_file():
+            raise InputError(raw, "file does not exist", "pass existing files to --data")
+        if path.name == NARRATIVES_FILE:
+            narratives = path
+        elif path.name == SEMEVAL_PAIRS_FILE:
+            semeval = path
+        elif path.name.endswith("_feed.csv"):
+            truth = path.with_name(path.name.removesuffix("_feed.csv") + "_truth.csv")
+            if not truth.is_file():
+                raise InputError(
+                    raw, f"no truth file {truth.name} beside the feed", "put it next to the feed"
+                )
+            feeds.append((path, truth))
+        else:
+            raise InputError(
+                raw,
+                "not a labelled file the evaluation knows",
+                f"pass {NARRATIVES_FILE}, {SEMEVAL_PAIRS_FILE} or an events *_feed.csv with its *_truth.csv",
+            )
+    return DataFiles(narratives, semeval, tuple(feeds))
+
+
+def load_narratives(path: Path) -> pd.DataFrame:
+    """File E: one row per (quote, language) with ``narrative_id``, ``claim_id``, ``quote_id``."""
+    frame = _read(path)
+    missing = {"id", "language", "text", "narrative_id", "claim_id", "quote_id"} - set(frame.columns)
+    if missing:
+        raise InputError(str(path), f"missing columns {sorted(missing)}", "use the file E of the dev corpus")
+    return frame.reset_index(drop=True)
+
+
+def load_semeval(pairs_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """File G: (pairs with a 0/1 ``label``, articles). Ambiguous pairs (2 < Overall < 3) are dropped."""
+    pairs = _read(pairs_path)
+    articles = _read(pairs_path.with_name(SEMEVAL_ARTICLES_FILE))
+    overall = pairs["Overall"].astype(float)
+    keep = (overall <= SEMEVAL_SIMILAR_MAX) | (overall >= SEMEVAL_DISSIMILAR_MIN)
+    log.info("semeval: %d of %d pairs are unambiguous", int(keep.sum()), len(pairs))
+    pairs = pairs[keep].assign(label=(overall[keep] <= SEMEVAL_SIMILAR_MAX).astype(int))
+    known = set(articles["id"])
+    pairs = pairs[pairs["id1"].isin(known) & pairs["id2"].isin(known)]
+    return pairs.reset_index(drop=True), articles
+
+
+def load_feed_events(feed_path: Path, truth_path: Path) -> tuple[pd.DataFrame, list[Event]]:
+    """An events feed and its truth (``event_id, id, kind, leader``; one cn and one ru row each)."""
+    feed = _read(feed_path)
+    truth = _read(truth_path)
+    unknown = set(truth["id"]) - set(feed["id"])
+    if unknown:
+        raise InputError(
+            str(truth_path), f"{len(unknown)} ids are not in {feed_path.name}", "rebuild the pair"
+        )
+    return feed, events_from_truth(truth, dict(zip(feed["id"], feed["bloc"], strict=True)))
+
+
+def events_from_truth(truth: pd.DataFrame, bloc_of: dict[str, str]) -> list[Event]:
+    """Build events; the bloc of each id comes from the feed (truth files carry no bloc)."""
+    events = []
+    for event_id, group in truth.groupby("event_id", sort=True):
+        blocs = group["id"].map(bloc_of)
+        events.append(
+            Event(
+                event_id=str(event_id),
+                kind=str(group["kind"].iloc[0]),
+                leader=str(group["leader"].iloc[0]),
+                cn_ids=frozenset(group.loc[blocs == "cn", "id"]),
+                ru_ids=frozenset(group.loc[blocs == "ru", "id"]),
+            )
+        )
+    return events
+
+
+def sample_narrative_pairs(
+    narratives: pd.DataFrame, n_per_language_pair: int = 200, seed: int = 0
+) -> pd.DataFrame:
+    """Labelled pairs of file-E rows, balanced per language pair.
+
+    Returns rows ``i, j, language_pair, kind, label`` (``i``/``j`` index ``narratives``):
+
+    * ``claim`` (label 1): same ``claim_id``, different ``quote_id`` — one narrative, other words.
+    * ``translation`` (label 1): same ``quote_id``, different language — trivial, reported apart.
+    * ``negative`` (label 0): different ``narrative_id``.
+
+    Each language pair gets at most ``n_per_language_pair`` of each kind, drawn with ``seed``.
+    """
+    rng = np.random.default_rng(seed)
+    frames = []
+    by_language = {lang: g.index.to_numpy() for lang, g in narratives.groupby("language", sort=True)}
+    claim = narratives["claim_id"].to_numpy()
+    quote = narratives["quote_id"].to_numpy()
+    narrative = narratives["narrative_id"].to_numpy()
+    for la, lb in combinations_with_replacement(sorted(by_language), 2):
+        ia, ib = by_language[la], by_language[lb]
+        same_claim = claim[ia][:, None] == claim[ib][None, :]
+        same_quote = quote[ia][:, None] == quote[ib][None, :]
+        other_narrative = narrative[ia][:, None] != narrative[ib][None, :]
+        upper = np.ones_like(same_claim) if la != lb else np.triu(np.ones_like(same_claim), k=1)
+        kinds = {
+            "claim": same_claim & ~same_quote & upper,
+            "translation": same_quote & upper if la != lb else np.zeros_like(same_quote),
+            "negative": other_narrative & upper,
+        }
+        for kind, mask in kinds.items():
+            rows, cols = np.nonzero(mask)
+            if not len(rows):
+                continue
+            take = rng.choice(len(rows), size=min(n_per_language_pair, len(rows)), replace=False)
+            take.sort()
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "i": ia[rows[take]],
+                        "j": ib[cols[take]],
+                        "language_pair": language_pair(la, lb),
+                        "kind": kind,
+                        "label": int(kind != "negative"),
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,105 @@
+"""Run the three evaluation levels on the labelled development data and collect their tables."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from detector.config import Config, language_pair
+from detector.embed import EmbeddingStage
+from detector.evaluate.clusters import cluster_table
+from detector.evaluate.data import DataFiles, load_narratives, load_semeval, sample_narrative_pairs
+from detector.evaluate.events import EventRun, evaluate_feed, event_row
+from detector.evaluate.pairs import PairSet, embed_frame, pair_table, score_pairs
+from detector.store import Store
+
+log = logging.getLogger(__name__)
+
+LEVELS = ("pair", "cluster", "event")
+
+
+@dataclass
+class Evaluation:
+    """Tables per level (name -> DataFrame), the scored pairs (for PR curves) and run facts."""
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    pair_sets: list[PairSet] = field(default_factory=list)
+    event_runs: list[EventRun] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tables": {name: _records(table) for name, table in self.tables.items()},
+            "seconds": self.seconds,
+        }
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    # JSON has no NaN: undefined metrics (e.g. AUC with one class) become null.
+    rows = table.to_dict(orient="records")
+    return [{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()} for r in rows]
+
+
+def evaluate(
+    config: Config,
+    files: DataFiles,
+    store: Path,
+    levels: tuple[str, ...] = LEVELS,
+    n_pairs: int = 200,
+    seed: int = 0,
+) -> Evaluation:
+    """Evaluate ``config`` on ``files``.
+
+    ``store`` caches embeddings of the pair and cluster levels; each event feed gets its own store
+    beside it (see :func:`detector.evaluate.events.feed_store`). ``n_pairs`` caps each kind of
+    file-E pair per language pair.
+    """
+    result = Evaluation()
+    if {"pair", "cluster"} & set(levels) and (files.narratives or files.semeval_pairs):
+        clock = time.perf_counter()
+        stage = EmbeddingStage(**asdict(config.embed))
+        with Store(store) as db:
+            if files.narratives is not None:
+                narratives = load_narratives(files.narratives)
+                vectors = embed_frame(stage, db, narratives)
+                if "pair" in levels:
+                    pairs = sample_narrative_pairs(narratives, n_pairs, seed)
+                    scored = score_pairs(config, "E", pairs, vectors[pairs["i"]], vectors[pairs["j"]])
+                    result.pair_sets.append(scored)
+                    result.tables["pairs_E_claim"] = pair_table(scored, "claim")
+                    result.tables["pairs_E_translation"] = pair_table(scored, "translation")
+                if "cluster" in levels:
+                    result.tables["clusters_E"] = cluster_table(config, narratives, vectors, seed)
+            if files.semeval_pairs is not None and "pair" in levels:
+                g_pairs, articles = load_semeval(files.semeval_pairs)
+                g_vectors = embed_frame(stage, db, articles)
+                position = pd.Series(range(len(articles)), index=articles["id"])
+                g_pairs = g_pairs.assign(
+                    language_pair=[
+                        language_pair(a, b) for a, b in zip(g_pairs["lang1"], g_pairs["lang2"], strict=True)
+                    ],
+                    kind=g_pairs["label"].map({1: "similar", 0: "negative"}),
+                )
+                scored = score_pairs(
+                    config,
+                    "G",
+                    g_pairs[["language_pair", "kind", "label"]],
+                    g_vectors[position.loc[g_pairs["id1"]].to_numpy()],
+                    g_vectors[position.loc[g_pairs["id2"]].to_numpy()],
+                )
+                result.pair_sets.append(scored)
+                result.tables["pairs_G"] = pair_table(scored)
+        result.seconds["pair+cluster"] = round(time.perf_counter() - clock, 1)
+    if "event" in levels and files.feeds:
+        clock = time.perf_counter()
+        for feed, truth in files.feeds:
+            result.event_runs.append(evaluate_feed(config, feed, truth, store))
+        result.tables["events"] = pd.DataFrame([event_row(r) for r in result.event_runs])
+        result.seconds["event"] = round(time.perf_counter() - clock, 1)
+    return result

@@ -1,0 +1,228 @@
+"""Threshold and parameter tuning on the event level, with a held-out split.
+
+Objective (stated once, used everywhere): maximise the **mean event recall over kinds**
+(translation, claim) subject to a **false-flag budget** (flagged narratives holding no event, per
+1,000 feed articles; default at most 2 on every tuning feed). Configs over budget rank below every
+config within it, and among themselves by fewer false flags.
+
+Search: coordinate descent. Each parameter in turn is set to every value of its grid with the
+others held at their current best; the best value is kept; rounds repeat until nothing changes.
+Grids are built from the config at run time: every numeric or choice key of ``[cluster]`` and
+``[score]`` that exists gets one, so keys added to the method later are swept without code changes.
+Configs are derived with :func:`dataclasses.replace` only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from detector.config import Config, language_pair
+from detector.evaluate.metrics import EventScores
+
+log = logging.getLogger(__name__)
+
+SECTIONS = ("cluster", "score")
+# Not swept: the window grid itself (changing it is a different product, not a threshold), and
+# keys that only set evidence size or sampling effort, not what gets flagged.
+NOT_SWEPT = {
+    "cluster.window_hours",
+    "cluster.step_hours",
+    "score.top_pairs",
+    "score.permutations",
+}
+PAIR_THRESHOLDS = "score.min_similarity_by_language_pair"
+THRESHOLD_GRID = [round(x, 2) for x in np.arange(0.30, 0.701, 0.05)]
+KNOWN_GRIDS: dict[str, list[Any]] = {
+    "score.min_similarity": THRESHOLD_GRID,
+    "score.max_lag_hours": [24.0, 48.0, 72.0],
+    "cluster.min_cluster_size": [2, 3, 4],
+    "cluster.min_samples": [1, 2, 3],
+}
+
+
+@dataclass(frozen=True)
+class Objective:
+    """Mean recall over kinds, subject to at most ``max_false_flags_per_1000`` on every feed."""
+
+    max_false_flags_per_1000: float = 2.0
+
+    def key(self, scores: list[EventScores]) -> tuple[int, float, float]:
+        """Sort key, larger is better: (within budget, mean recall, -false flags)."""
+        recall = float(np.mean([s.mean_recall for s in scores]))
+        worst = max(s.false_flags_per_1000 for s in scores)
+        feasible = worst <= self.max_false_flags_per_1000
+        return (int(feasible), recall if feasible else 0.0, -worst)
+
+
+@dataclass
+class Trial:
+    param: str
+    value: Any
+    config: Config
+    scores: list[EventScores]
+    key: tuple[int, float, float]
+
+    def row(self) -> dict[str, Any]:
+        recall: dict[str, list[float]] = {}
+        for s in self.scores:
+            for kind, r in s.recall_by_kind.items():
+                recall.setdefault(f"recall_{kind}", []).append(r)
+        return {
+            "param": self.param,
+            "value": self.value,
+            "within_budget": bool(self.key[0]),
+            "mean_recall": float(np.mean([s.mean_recall for s in self.scores])),
+            **{k: float(np.mean(v)) for k, v in recall.items()},
+            "false_flags_per_1k": max(s.false_flags_per_1000 for s in self.scores),
+        }
+
+
+@dataclass
+class TuneResult:
+    best: Config
+    best_key: tuple[int, float, float]
+    trials: list[Trial] = field(default_factory=list)
+    chosen: dict[str, Any] = field(default_factory=dict)
+
+
+def get_param(config: Config, param: str) -> Any:
+    section, key, *sub = param.split(".", 2)
+    value = getattr(getattr(config, section), key)
+    return value.get(sub[0], config.score.min_similarity) if sub else value
+
+
+def set_param(config: Config, param: str, value: Any) -> Config:
+    """A copy of ``config`` with ``param`` (``section.key`` or ``section.key.subkey``) replaced."""
+    section, key, *sub = param.split(".", 2)
+    part = getattr(config, section)
+    if sub:
+        value = {**getattr(part, key), sub[0]: value}
+    return dataclasses.replace(config, **{section: dataclasses.replace(part, **{key: value})})
+
+
+def auto_grid(f: dataclasses.Field[Any], value: Any) -> list[Any]:
+    """A small grid around ``value`` for a key without a known grid, inside its declared range."""
+    if "choices" in f.metadata:
+        return list(f.metadata["choices"])
+    if isinstance(value, bool) or not isinstance(value, int | float) or "range" not in f.metadata:
+        return []
+    lo, hi = f.metadata["range"]
+    if isinstance(value, int):
+        candidates: list[Any] = [max(1, value // 2), value, value * 2, value + 1]
+    else:
+        candidates = [round(value - 0.1, 4), value, round(value + 0.1, 4)]
+    return sorted({c for c in candidates if lo <= c <= hi})
+
+
+def search_space(config: Config, language_pairs: Iterable[str]) -> dict[str, list[Any]]:
+    """Grids for every sweepable key of ``[cluster]``/``[score]`` plus each cross-bloc language pair."""
+    space: dict[str, list[Any]] = {}
+    for section in SECTIONS:
+        part = getattr(config, section)
+        for f in dataclasses.fields(part):
+            name = f"{section}.{f.name}"
+            if name in NOT_SWEPT or name == PAIR_THRESHOLDS:
+                continue
+            grid = KNOWN_GRIDS.get(name) or auto_grid(f, getattr(part, f.name))
+            if len(grid) > 1:
+                space[name] = grid
+    for lp in sorted(language_pairs):
+        space[f"{PAIR_THRESHOLDS}.{lp}"] = THRESHOLD_GRID
+    return space
+
+
+def cross_bloc_language_pairs(feeds: Iterable[Any]) -> set[str]:
+    """Language pairs of possible cn-ru article pairs in the feeds (DataFrames with bloc, language)."""
+    pairs: set[str] = set()
+    for feed in feeds:
+        cn = set(feed.loc[feed["bloc"] == "cn", "language"])
+        ru = set(feed.loc[feed["bloc"] == "ru", "language"])
+        pairs |= {language_pair(a, b) for a in cn for b in ru}
+    return pairs
+
+
+def coordinate_descent(
+    start: Config,
+    space: dict[str, list[Any]],
+    evaluate: Callable[[Config], list[EventScores]],
+    objective: Objective,
+    max_rounds: int = 2,
+) -> TuneResult:
+    """Tune ``start`` over ``space``; ``evaluate`` runs the pipeline on the tuning feeds."""
+    seen: dict[str, tuple[list[EventScores], tuple[int, float, float]]] = {}
+
+    def trial(param: str, value: Any, config: Config) -> Trial:
+        digest = config.method_hash()
+        if digest not in seen:  # the same method twice (e.g. the current value) runs once
+            scores = evaluate(config)
+            seen[digest] = (scores, objective.key(scores))
+        return Trial(param, value, config, *seen[digest])
+
+    best = trial("start", None, start)
+    result = TuneResult(start, best.key, [best])
+    total = max_rounds * sum(len(g) for g in space.values())
+    with tqdm(total=total, desc="tune", unit="config", disable=None) as bar:
+        for round_ in range(max_rounds):
+            changed = False
+            for param, grid in space.items():
+                trials = []
+                for value in grid:
+                    trials.append(trial(param, value, set_param(result.best, param, value)))
+                    bar.update(1)
+                result.trials.extend(trials)
+                top = max(trials, key=lambda t: t.key)
+                if top.key > result.best_key:
+                    log.info("round %d: %s = %r -> %s", round_ + 1, param, top.value, top.key)
+                    result.best, result.best_key = top.config, top.key
+                    result.chosen[param] = top.value
+                    changed = True
+            if not changed:
+                bar.update(total - bar.n)
+                break
+    return result
+
+
+# Keys holding file paths: made absolute in a written config, which may live in another folder.
+PATH_KEYS = {("ingest", "registry"), ("store", "path"), ("embed", "model_path")}
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def config_to_toml(config: Config, header: list[str]) -> str:
+    """The full config as TOML (every key, paths absolute), preceded by ``header`` comment lines."""
+    lines = [f"# {line}" if line else "#" for line in header]
+    tables: list[tuple[str, dict[str, Any]]] = []
+    for section, values in config.to_dict().items():
+        lines += ["", f"[{section}]"]
+        for key, value in values.items():
+            if isinstance(value, dict):
+                tables.append((f"{section}.{key}", value))
+                continue
+            if (section, key) in PATH_KEYS and value and value != "minilm":
+                value = str(config.resolve_path(value).resolve())
+            lines.append(f"{key} = {_toml_value(value)}")
+        for name, table in tables:
+            lines += ["", f"[{name}]"]
+            lines += [f'"{k}" = {_toml_value(v)}' for k, v in sorted(table.items())]
+        tables = []
+    return "\n".join(lines) + "\n"
+
+
+def write_config(config: Config, header: list[str], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(config_to_toml(config, header), encoding="utf-8")
