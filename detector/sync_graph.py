@@ -36,11 +36,15 @@ def csls_edges(
     """Mutual cross-bloc candidate pairs of articles with their cosine and CSLS.
 
     ``vectors`` are matching units: one per article, or several per article (passages) with
-    ``unit_article`` giving each unit's article row. An article pair's similarity is the best
-    cosine over its units. ``blocs`` and ``times`` (int64 seconds) are per article.
+    ``unit_article`` giving each unit's article row; ``blocs`` and ``times`` (int64 seconds) are
+    per article. Hubness, ranks and CSLS are those of the *unit*: a passage's neighbours are
+    articles of the other bloc (each through its best passage), so a long transcript that touches
+    many topics is not penalised as a hub for the one paragraph that carries a narrative. A unit
+    pair is an edge candidate when each unit's article is among the other unit's
+    ``mutual_rank`` nearest articles; an article pair keeps its best-scoring unit pair.
 
-    Returns one row per unordered pair: ``cn`` (row of the cn article), ``ru``, ``similarity``,
-    ``csls``, ``cn_unit``, ``ru_unit`` (the units that matched best).
+    Returns one row per unordered article pair: ``cn`` (row of the cn article), ``ru``,
+    ``similarity``, ``csls``, ``cn_unit``, ``ru_unit`` (the units that matched).
     """
     searcher = searcher or CrossBlocSearcher()
     owner = np.arange(len(vectors)) if unit_article is None else np.asarray(unit_article)
@@ -52,30 +56,30 @@ def csls_edges(
     if edges.empty:
         return pd.DataFrame(columns=columns)
     edges = edges.assign(src=owner[edges["source"]], dst=owner[edges["target"]])
-    # Roll up to articles: the best unit pair per (source article, target article).
-    best = edges.sort_values(["src", "dst", "similarity"], ascending=[True, True, False], kind="stable")
-    best = best.drop_duplicates(["src", "dst"])
-    best = best.sort_values(["src", "similarity", "dst"], ascending=[True, False, True], kind="stable")
-    best["rank"] = best.groupby("src").cumcount() + 1
+    # Per source unit, each target article once (through its best unit), ranked by similarity.
+    best = edges.sort_values(["source", "dst", "similarity"], ascending=[True, True, False], kind="stable")
+    best = best.drop_duplicates(["source", "dst"])
+    best = best.sort_values(["source", "similarity", "dst"], ascending=[True, False, True], kind="stable")
+    best["rank"] = best.groupby("source").cumcount() + 1
     best = best[best["rank"] <= k]
-    hub = np.zeros(len(blocs))
-    mean_sim = best.groupby("src")["similarity"].mean()
+    hub = np.zeros(len(vectors))
+    mean_sim = best.groupby("source")["similarity"].mean()
     hub[mean_sim.index.to_numpy()] = mean_sim.to_numpy()
     near = best[best["rank"] <= mutual_rank]
-    from_cn = near[blocs[near["src"].to_numpy()] == "cn"]
-    from_ru = near[blocs[near["src"].to_numpy()] == "ru"]
-    pairs = from_cn.merge(
-        from_ru[["src", "dst"]], left_on=["src", "dst"], right_on=["dst", "src"], suffixes=("", "_back")
-    )
-    cn, ru = pairs["src"].to_numpy(), pairs["dst"].to_numpy()
-    sims = pairs["similarity"].to_numpy()
-    return pd.DataFrame(
+    back = near[["source", "dst"]].rename(columns={"source": "target", "dst": "src"})
+    mutual = near.merge(back, on=["target", "src"])  # the target unit ranks the source article too
+    mutual = mutual[blocs[mutual["src"].to_numpy()] == "cn"]
+    sims = mutual["similarity"].to_numpy()
+    pairs = pd.DataFrame(
         {
-            "cn": cn, "ru": ru, "similarity": sims, "csls": 2 * sims - hub[cn] - hub[ru],
-            "cn_unit": pairs["source"].to_numpy(), "ru_unit": pairs["target"].to_numpy(),
+            "cn": mutual["src"].to_numpy(), "ru": mutual["dst"].to_numpy(), "similarity": sims,
+            "csls": 2 * sims - hub[mutual["source"].to_numpy()] - hub[mutual["target"].to_numpy()],
+            "cn_unit": mutual["source"].to_numpy(), "ru_unit": mutual["target"].to_numpy(),
         },
         columns=columns,
     )  # fmt: skip
+    pairs = pairs.sort_values(["cn", "ru", "csls"], ascending=[True, True, False], kind="stable")
+    return pairs.drop_duplicates(["cn", "ru"]).reset_index(drop=True)
 
 
 def components(n: int, edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
