@@ -10,7 +10,7 @@ size costs); otherwise an explicit row set.
 The result is exact, not approximate at the window edges. A row of the bucket's range may lie
 outside one query's own window; after masking those, the top ``k`` of a query's window are the
 top ``k`` it sees whenever at least ``k`` rows survive. So each bucket first asks FAISS for
-``2k`` rows (cheap: the heap stays small) and only the queries left with fewer than ``k`` valid
+``4k`` rows (cheap: the heap stays small) and only the queries left with fewer than ``k`` valid
 rows are searched again with ``k`` + every row that can be out of their window, which is exact
 by construction. ``benchmarks/bench_search.py`` measures this against search-then-mask and an
 index per bucket.
@@ -30,15 +30,26 @@ log = logging.getLogger(__name__)
 HOUR = 3600
 
 
+# Queries a FAISS call should get at least, when that costs at most doubling the rows searched.
+MIN_QUERIES_PER_CALL = 32
+
+
 def _groups(
     query_times: np.ndarray, sorted_times: np.ndarray, lag: int, bucket_seconds: int
 ) -> list[np.ndarray]:
-    """Query positions grouped by time bucket; adjacent buckets that would search the same base
-    rows are merged, because one FAISS call on many queries is one large GEMM while many small
-    calls each pay the OpenMP start-up (measured: 4 calls of 250 queries cost 2-4× one of 1000)."""
+    """Query positions grouped by time bucket, one FAISS call per group.
+
+    Each FAISS call pays a fixed cost (OpenMP start-up and barriers; on the shared 2-core machine
+    ~1-10 ms), so sparse queries (say 1,000 over a year) in 6 h buckets cost one call per query.
+    Buckets are therefore widened until they hold ~``MIN_QUERIES_PER_CALL`` queries, but never
+    beyond ``2 * lag``, where a bucket's rows are at most twice one query's window. Adjacent
+    buckets that would search the very same rows are merged (all queries inside one window).
+    """
     order = np.argsort(query_times, kind="stable")
     qt = query_times[order]
-    starts = np.flatnonzero(np.r_[True, np.diff(qt // bucket_seconds) != 0])
+    sparse_width = MIN_QUERIES_PER_CALL * (int(qt[-1] - qt[0]) + 1) // len(qt)
+    width = max(bucket_seconds, min(sparse_width, 2 * lag))
+    starts = np.flatnonzero(np.r_[True, np.diff(qt // width) != 0])
     lo = np.searchsorted(sorted_times, qt[starts] - lag, side="left")
     hi = np.searchsorted(sorted_times, np.maximum.reduceat(qt, starts) + lag, side="right")
     same_rows = np.r_[False, (lo[1:] == lo[:-1]) & (hi[1:] == hi[:-1])]
@@ -105,7 +116,9 @@ def windowed_search(
         k_exact = min(hi - lo, k + max(early, 0) + max(late, 0))
         subset: Subset = (lo, hi) if order is None else order[lo:hi]
         q = queries[group]
-        k_first = min(k_exact, 2 * k)
+        # At most half of a bucket's rows are outside one query's window (width <= 2 * lag), so
+        # 4k rows nearly always leave k valid ones; the rest take the exact second pass.
+        k_first = min(k_exact, 4 * k)
         d, i = _masked(index, q, qt, base_times, k_first, subset, lag)
         redo = np.flatnonzero(((i >= 0).sum(axis=1) < k) & (k_first < k_exact))
         top = np.argsort(-d, axis=1, kind="stable")[:, :k]
