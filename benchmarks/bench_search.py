@@ -304,6 +304,7 @@ def main() -> None:
         "numpy": np.__version__,
         "threads": args.threads,
         "k": args.k,
+        "env": {key: os.environ.get(key) for key in ("OMP_WAIT_POLICY", "OPENBLAS_CORETYPE")},
         "gemm_peak_gflops": round(peak, 1),
         "runs": [],
         "windowed": [],

@@ -26,6 +26,43 @@ METHODS = (
 )
 
 
+def tables(paths: list[Path]) -> str:
+    """Markdown tables of every run and the windowed rows, for benchmarks/README.md."""
+    out = []
+    for path in paths:
+        results = json.loads(path.read_text())
+        out.append(f"### {path.name} (GEMM peak {results['gemm_peak_gflops']} GFLOP/s)\n")
+        for run in results["runs"]:
+            out.append(f"**{run['data']}, d = {run['d']}, N = {run['n']:,}**\n")
+            out.append("| method | build s | index MiB (RSS Δ) | queries | q/s | recall@10 | note |")
+            out.append("|---|---|---|---|---|---|---|")
+            for r in run["rows"]:
+                note = ""
+                if "of_gemm_peak" in r:
+                    note = f"{r['gflops']} GFLOP/s = {r['of_gemm_peak']:.0%} of GEMM peak"
+                elif "mean_hits" in r:
+                    note = f"{r['mean_hits']:.1f} hits/query"
+                elif "nlist" in r:
+                    note = f"nlist {r['nlist']}"
+                out.append(
+                    f"| {r['method']} | {r['build_s']} | {r['mem_mib']} | {r['queries']} | {r['qps']} "
+                    f"| {r['recall@10']} | {note} |"
+                )
+            out.append("")
+        for block in results["windowed"]:
+            out.append(f"**time-windowed cross-bloc, lag 72 h, N = {block['n']:,}**\n")
+            out.append("| method | q/s | cost vs unfiltered | exact share |")
+            out.append("|---|---|---|---|")
+            for r in block["rows"]:
+                out.append(
+                    f"| {r['method']} | {r['qps']} | {r['cost_vs_unfiltered']} | {r.get('exact_share', '')} |"
+                )
+            out.append("")
+        for r in results["coretype"]:
+            out.append(f"- OPENBLAS_CORETYPE {r}")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", default="real-like")
@@ -51,6 +88,7 @@ def main() -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(args.out, dpi=100)
+    print(tables(sorted(RESULTS.glob("search_*.json"))))
     print(f"wrote {args.out}")
 
 
