@@ -20,8 +20,8 @@ METHODS = (
     "faiss flat",
     "numpy brute",
     "sklearn brute cosine",
-    "faiss ivf nprobe=16",
-    "faiss ivf nprobe=64",
+    "faiss ivf nprobe=8",
+    "faiss ivf nprobe=32",
     "faiss hnsw ef=64",
 )
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 DATA = Path("/work/shared/data")
-CACHE = Path(__file__).resolve().parent / "cache"
+CACHE = Path(__file__).resolve().parent / ".cache"
 
 
 def normalize(x: np.ndarray) -> np.ndarray:
