@@ -99,8 +99,11 @@ class PassageConfig(_Section):
 class IndexConfig(_Section):
     """Arguments of :class:`detector.index.CrossBlocSearcher`."""
 
-    kind: str = _choice(("flat",), "flat")
+    kind: str = _choice(("auto", "flat", "ivf", "ivf_sq8", "hnsw"), "auto")
     threads: int = _range(1, 256, 2)
+    nprobe: int = _range(1, 65_536, 16)
+    hnsw_ef_search: int = _range(1, 65_536, 64)
+    auto_exact_max: int = _range(0, 2**40, 200_000)
 
 
 @dataclass(frozen=True)
