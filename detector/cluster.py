@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.decomposition import PCA
 from tqdm.auto import tqdm
 
+from detector.index import CrossBlocSearcher
 from detector.sync_graph import components, csls_edges
 from detector.times import epoch_seconds, to_seconds
 
@@ -87,6 +88,7 @@ class WindowClusterer:
     link_overlap : a cluster continues a previous-window narrative when the shared members make
         up at least this fraction of the smaller of the two.
     random_state : seed of the PCA (from ``[run] seed``).
+    searcher : the cross-bloc neighbour search (built from ``[index]``; default exact/auto).
     """
 
     def __init__(
@@ -103,6 +105,7 @@ class WindowClusterer:
         rescue_similarity: float = 0.8,
         link_overlap: float = 0.3,
         random_state: int = 0,
+        searcher: CrossBlocSearcher | None = None,
     ) -> None:
         self.method = method
         self.window_hours = window_hours
@@ -116,6 +119,7 @@ class WindowClusterer:
         self.rescue_similarity = rescue_similarity
         self.link_overlap = link_overlap
         self.random_state = random_state
+        self.searcher = searcher
 
     def windows(self, times: pd.Series) -> list[Window]:
         return window_grid(times.min(), times.max(), self.window_hours, self.step_hours)
@@ -130,7 +134,9 @@ class WindowClusterer:
         if self.method == "sync-graph":
             if blocs is None or times is None:
                 raise ValueError("method 'sync-graph' needs the blocs and times of the window's articles")
-            edges = csls_edges(vectors, blocs, times, self.csls_k, self.mutual_rank, float(self.window_hours))
+            edges = csls_edges(
+                vectors, blocs, times, self.csls_k, self.mutual_rank, float(self.window_hours), self.searcher
+            )
             labels, strength = components(len(vectors), edges[edges["csls"] >= self.min_csls])
         else:
             labels, strength = self._hdbscan(vectors)
@@ -179,7 +185,7 @@ class WindowClusterer:
             unit_vectors, unit_article = units if units is not None else (vectors, None)
             edges = csls_edges(
                 unit_vectors, blocs, times, self.csls_k, self.mutual_rank, float(self.window_hours),
-                unit_article=unit_article,
+                self.searcher, unit_article=unit_article,
             )  # fmt: skip
             edges = edges[edges["csls"] >= self.min_csls]
         lineage = Lineage()

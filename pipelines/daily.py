@@ -21,6 +21,7 @@ from detector.amplification import outlet_edges
 from detector.cluster import Lineage, Window, WindowClusterer, iter_narratives
 from detector.config import Config
 from detector.embed import EmbeddingStage
+from detector.index import CrossBlocSearcher
 from detector.ingest import FeedReader, IngestResult
 from detector.links import LinkClassifier
 from detector.passages import PassageMatcher, PassageStage
@@ -82,7 +83,11 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
     if feed.articles.empty:
         raise_empty(feed)
     embedding = EmbeddingStage(**asdict(config.embed))
-    clusterer = WindowClusterer(**asdict(config.cluster), random_state=config.run.seed)
+    clusterer = WindowClusterer(
+        **asdict(config.cluster),
+        random_state=config.run.seed,
+        searcher=CrossBlocSearcher(**asdict(config.index)),
+    )
     scorer = SyncScorer(**asdict(config.score), random_state=config.run.seed)
     links = LinkClassifier(load_registry(config), **asdict(config.links))
     method = config.method_hash()

@@ -31,7 +31,7 @@ def test_shipped_default_config_equals_built_in_defaults() -> None:
         ("embed", EmbeddingStage, {"embedder"}),
         ("passages", PassageStage, {"embedding"}),
         ("index", CrossBlocSearcher, set()),
-        ("cluster", WindowClusterer, {"random_state"}),
+        ("cluster", WindowClusterer, {"random_state", "searcher"}),
         ("score", SyncScorer, {"random_state"}),
         ("links", LinkClassifier, {"registry"}),
     ],
