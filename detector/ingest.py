@@ -4,6 +4,11 @@ Canonical columns (:data:`ARTICLE_COLUMNS`): the feed's own ``id`` is kept verba
 output can be joined back to the user's data. Timestamps become UTC; naive ones take the
 configured default zone. ``bloc`` and ``language`` come from the outlet registry when the feed
 lacks them. Every problem names file, row, field, what was seen and the fix.
+
+With ``on_bad_row = "skip"`` nothing is dropped silently: a bad row goes to
+:attr:`IngestResult.rejected` with its reason, and so does a whole file that cannot be read at
+all (wrong encoding, binary, no rows, missing columns) as one line with ``source_row`` 0; the other
+files are still read. Whether any valid row is left is the caller's check.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
+import pyarrow as pa
 
 from detector.errors import ConfigError, InputError
 from detector.registry import BLOCS, OutletRegistry
@@ -33,6 +39,9 @@ ARTICLE_COLUMNS = (
     "content_hash", "source_file", "source_row",
 )  # fmt: skip
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = pd.Timedelta(days=1)  # clock skew and zones east of UTC, not a date typo
+REJECTED_COLUMNS = ["source_file", "source_row", "id", "field", "reason"]
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 
 
 @dataclass(frozen=True)
@@ -40,8 +49,21 @@ class IngestResult:
     """Accepted articles, rejected rows (with reasons) and what was read."""
 
     articles: pd.DataFrame
-    rejected: pd.DataFrame
+    rejected: pd.DataFrame  # REJECTED_COLUMNS; source_row 0 = the whole file was unreadable
     files: tuple[str, ...]
+
+    def counts(self) -> dict[str, object]:
+        """What the manifest reports about the input."""
+        whole_files = self.rejected["source_row"] == 0
+        return {
+            "rows_read": len(self.articles) + int((~whole_files).sum()),
+            "rows_rejected": int((~whole_files).sum()),
+            "files_read": len(self.files),
+            "files_rejected": int(whole_files.sum()),
+            "rejected_by_field": {
+                str(k): int(v) for k, v in self.rejected["field"].value_counts().sort_index().items()
+            },
+        }
 
 
 def expand_inputs(patterns: Iterable[str]) -> list[str]:
@@ -96,33 +118,46 @@ class FeedReader:
         rejected: list[dict[str, object]] = []
         seen: dict[str, tuple[str, str, int]] = {}
         for file in files:
-            frame = read_table(file)
-            for row_number, record in enumerate(frame.to_dict("records"), start=1):
+            try:
+                frame, bad_lines = read_table(file)
+            except InputError as exc:
+                if self.on_bad_row == "error":
+                    raise
+                log.warning("rejected the whole file: %s", exc)
+                rejected.append(_rejection(file, 0, "", exc))
+                continue
+            for line_error in bad_lines:
+                if self.on_bad_row == "error":
+                    raise line_error
+                rejected.append(_rejection(file, line_error.row or 0, "", line_error))
+            for row_number, record in zip(frame.index, frame.to_dict("records"), strict=True):
                 try:
-                    article = self._validate(file, row_number, record, zone)
+                    article = self._validate(file, int(row_number), record, zone)
                     self._check_duplicate(article, seen)
                 except InputError as exc:
                     if self.on_bad_row == "error":
                         raise
-                    rejected.append(
-                        {"source_file": file, "source_row": row_number, "id": record.get("id", ""),
-                         "field": exc.field or "", "reason": str(exc)}
-                    )  # fmt: skip
+                    rejected.append(_rejection(file, int(row_number), _clean(record.get("id")), exc))
                     continue
-                if article is not None:
-                    accepted.append(article)
+                accepted.append(article)
         if rejected:
-            log.warning("set aside %d bad rows (on_bad_row = 'skip')", len(rejected))
+            log.warning("set aside %d bad rows or files (on_bad_row = 'skip'), see rejected.csv",
+                        len(rejected))  # fmt: skip
         articles = pd.DataFrame(accepted, columns=list(ARTICLE_COLUMNS))
         articles["published_at"] = pd.to_datetime(articles["published_at"], utc=True)
         log.info("read %d articles from %d file(s)", len(articles), len(files))
         return IngestResult(
             articles=articles.sort_values(["published_at", "id"], kind="stable").reset_index(drop=True),
-            rejected=pd.DataFrame(rejected, columns=["source_file", "source_row", "id", "field", "reason"]),
+            rejected=pd.DataFrame(rejected, columns=REJECTED_COLUMNS),
             files=tuple(files),
         )
 
     def _validate(self, file: str, row: int, record: dict[str, object], zone: ZoneInfo) -> dict[str, object]:
+        for key in (*REQUIRED, *OPTIONAL):
+            if isinstance(record.get(key), dict | list):
+                raise InputError(file, "value is a JSON object or array, not text",
+                                 f"write {key} as a string", row=row, field=key,
+                                 seen=record[key])  # fmt: skip
         values = {k: _clean(record.get(k)) for k in (*REQUIRED, *OPTIONAL)}
         for key in ("id", "outlet", "published_at"):
             if not values[key]:
@@ -131,11 +166,13 @@ class FeedReader:
         if not values["text"] and not values["title"]:
             raise InputError(file, "both text and title are empty",
                              "drop the row or fill its text", row=row, field="text")  # fmt: skip
-        if len(values["text"]) > self.max_text_chars:
-            raise InputError(
-                file, f"text is {len(values['text']):,} characters, over the limit",
-                "check the export, or raise [ingest] max_text_chars", row=row, field="text",
-            )  # fmt: skip
+        for key in ("title", "text"):
+            if len(values[key]) > self.max_text_chars:
+                raise InputError(
+                    file, f"{key} is {len(values[key]):,} characters, over the limit of "
+                    f"{self.max_text_chars:,}", "check the export (a whole page or file pasted "
+                    "into one cell?), or raise [ingest] max_text_chars", row=row, field=key,
+                )  # fmt: skip
         published = parse_timestamp(values["published_at"], zone, file=file, row=row)
         outlet = self.registry.get(values["outlet"])
         bloc = values["bloc"] or (outlet.bloc if outlet else "")
@@ -184,69 +221,128 @@ def parse_timestamp(value: str, zone: ZoneInfo, *, file: str, row: int) -> datet
     """ISO-8601 timestamp or date -> aware UTC datetime, within [1990, now + 1 day]."""
     try:
         stamp = datetime.fromisoformat(value.replace(" UTC", "Z"))
-    except ValueError:
-        raise InputError(file, "not an ISO-8601 timestamp", "write e.g. 2022-03-08T10:15:00Z",
-                         row=row, field="published_at", seen=value) from None  # fmt: skip
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=zone)
-    stamp = stamp.astimezone(UTC)
-    latest = datetime.now(UTC) + pd.Timedelta(days=1)
-    if not EARLIEST <= stamp <= latest:
-        raise InputError(file, "timestamp out of range (1990 to tomorrow)",
-                         "check the year and the time zone", row=row,
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=zone)
+        stamp = stamp.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted out of range
+        raise InputError(file, "not an ISO-8601 timestamp (or out of the calendar)",
+                         "write e.g. 2022-03-08T10:15:00Z", row=row, field="published_at",
+                         seen=value) from None  # fmt: skip
+    if stamp < EARLIEST:
+        raise InputError(file, f"timestamp before {EARLIEST:%Y-%m-%d}", "check the year (and that "
+                         "it is not an epoch 0 or a placeholder date)", row=row,
+                         field="published_at", seen=value)  # fmt: skip
+    latest = datetime.now(UTC) + FUTURE_TOLERANCE
+    if stamp > latest:
+        raise InputError(file, f"timestamp in the future (after {latest:%Y-%m-%dT%H:%MZ}, now + 1 day)",
+                         "check the year, the day/month order and the time zone", row=row,
                          field="published_at", seen=value)  # fmt: skip
     return stamp
 
 
-def read_table(file: str) -> pd.DataFrame:
-    """Read one CSV / JSONL / Parquet file as strings, with a clear error for wrong encodings."""
+def read_table(file: str) -> tuple[pd.DataFrame, list[InputError]]:
+    """Read one CSV / JSONL / Parquet file as strings.
+
+    Returns the rows, indexed by their 1-based row number (the line number for JSONL), and the
+    JSONL lines that are not JSON objects (row-level problems). File-level problems raise
+    :class:`InputError`.
+    """
     suffix = Path(file).suffix.lower()
+    bad_lines: list[InputError] = []
     if suffix == ".parquet":
-        frame = pd.read_parquet(file)
-    else:
-        raw = Path(file).read_bytes()
         try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise InputError(
-                file, f"not UTF-8 (bad byte at offset {exc.start}, line {line})",
-                "re-encode the file as UTF-8, e.g. iconv -f cp1251 -t utf-8 (Cyrillic) "
-                "or iconv -f gb18030 -t utf-8 (Chinese)",
-            ) from None  # fmt: skip
+            frame = pd.read_parquet(file)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise InputError(file, f"not a readable Parquet file ({_first_line(exc)})",
+                             "pass the file as exported, or export it again") from None  # fmt: skip
+        frame.index = pd.RangeIndex(1, len(frame) + 1)
+    else:
+        text = _decode(file, Path(file).read_bytes())
         if "\x00" in text:
-            raise InputError(file, "contains NUL bytes (binary data?)", "pass a text feed")
+            raise InputError(file, "contains NUL bytes (binary data, or UTF-16?)",
+                             "pass a UTF-8 text feed, or save it as .parquet")  # fmt: skip
         if not text.strip():
             raise InputError(file, "file is empty", "pass a feed with a header and rows")
-        if suffix in (".jsonl", ".ndjson", ".json"):
-            frame = _read_jsonl(file, text)
+        if suffix in JSONL_SUFFIXES:
+            frame, bad_lines = _read_jsonl(file, text)
         else:
-            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+            try:
+                frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+            except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+                raise InputError(file, f"not a well-formed CSV ({_first_line(exc)})",
+                                 "quote fields that contain commas, quotes or line breaks (RFC "
+                                 "4180), or export the feed as JSONL") from None  # fmt: skip
+            frame.index = pd.RangeIndex(1, len(frame) + 1)
     missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
+    if missing and not (frame.empty and bad_lines):
         raise InputError(
-            file, f"missing required column(s) {missing}; found {list(frame.columns)}",
+            file, f"missing required column(s) {missing}; found {[str(c) for c in frame.columns]}",
             f"add the columns; required are {list(REQUIRED)}",
         )  # fmt: skip
-    if frame.empty:
+    if frame.empty and not bad_lines:
         raise InputError(file, "has a header but no rows", "pass a feed with at least one row")
-    return frame
+    return frame, bad_lines
 
 
-def _read_jsonl(file: str, text: str) -> pd.DataFrame:
-    records = []
+def _decode(file: str, raw: bytes) -> str:
+    """UTF-8 (with or without BOM), or an error that names the likely encoding and the fix."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(
+            file, f"not UTF-8 (bad byte at offset {exc.start}, line {line}; {_guess_encoding(raw)})",
+            "re-encode the file as UTF-8, e.g. iconv -f cp1251 -t utf-8 (Cyrillic) "
+            "or iconv -f gb18030 -t utf-8 (Chinese)",
+        ) from None  # fmt: skip
+
+
+def _guess_encoding(raw: bytes) -> str:
+    """A hint for the error message only; the fix is always to re-encode to UTF-8."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "it starts with a UTF-16 byte-order mark"
+    high = bytes(b for b in raw if b >= 0x80)
+    # Russian text in cp1251 is mostly lower-case letters (bytes E0-FF); GB18030 lead and trail
+    # bytes spread evenly over 81-FE, so about half of them land there.
+    if high and sum(b >= 0xE0 for b in high) / len(high) > 0.7:
+        return "looks like cp1251 (Windows Cyrillic)"
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return "binary data or an unknown encoding"
+    return "looks like GB18030/GBK (Chinese)"
+
+
+def _read_jsonl(file: str, text: str) -> tuple[pd.DataFrame, list[InputError]]:
+    records: list[dict[str, object]] = []
+    numbers: list[int] = []
+    bad: list[InputError] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(file, f"line is not JSON ({exc.msg})", "write one JSON object per line",
-                             row=number) from None  # fmt: skip
+        except (json.JSONDecodeError, RecursionError) as exc:
+            problem = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            bad.append(InputError(file, f"line is not JSON ({problem})",
+                                  "write one JSON object per line", row=number))  # fmt: skip
+            continue
         if not isinstance(record, dict):
-            raise InputError(file, "line is not a JSON object", "write one object per line", row=number)
+            bad.append(InputError(file, "line is not a JSON object", "write one object per line",
+                                  row=number, seen=line))  # fmt: skip
+            continue
         records.append(record)
-    return pd.DataFrame.from_records(records)
+        numbers.append(number)
+    return pd.DataFrame.from_records(records, index=numbers), bad
+
+
+def _rejection(file: str, row: int, article_id: str, exc: InputError) -> dict[str, object]:
+    return {"source_file": file, "source_row": row, "id": article_id, "field": exc.field or "",
+            "reason": str(exc)}  # fmt: skip
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _clean(value: object) -> str:
