@@ -157,6 +157,13 @@ class RunConfig(_Section):
 
 
 @dataclass(frozen=True)
+class LimitsConfig(_Section):
+    """Arguments of :class:`detector.limits.MemoryGuard`."""
+
+    max_memory_gb: float = _range(0.0, 1_000_000.0, 0.0)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole resolved configuration. ``base_dir`` anchors relative paths (the config's folder)."""
 
@@ -169,6 +176,7 @@ class Config:
     score: ScoreConfig = field(default_factory=ScoreConfig)
     links: LinksConfig = field(default_factory=LinksConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     base_dir: str = "."
 
     def resolve_path(self, value: str) -> Path:
@@ -209,6 +217,7 @@ _SECTIONS: dict[str, type] = {
     "score": ScoreConfig,
     "links": LinksConfig,
     "run": RunConfig,
+    "limits": LimitsConfig,
 }
 _SECTION_OF = {cls: name for name, cls in _SECTIONS.items()}
 _NOT_IN_METHOD = {
@@ -216,6 +225,7 @@ _NOT_IN_METHOD = {
     "store": ("path",),
     "embed": ("batch_size", "threads", "model_path"),
     "index": ("threads",),
+    "limits": ("max_memory_gb",),
 }
 
 

@@ -48,6 +48,10 @@ class NotFoundError(DetectorError):
     """A store, run or narrative named on the command line does not exist."""
 
 
+class ResourceError(DetectorError):
+    """A run would need more memory than allowed; refused before it starts the heavy work."""
+
+
 class MissingDependencyError(DetectorError):
     """An optional extra is not installed."""
 

@@ -12,6 +12,7 @@ from detector.embed import EmbeddingStage
 from detector.errors import ConfigError
 from detector.index import CrossBlocSearcher
 from detector.ingest import FeedReader
+from detector.limits import MemoryGuard
 from detector.links import LinkClassifier
 from detector.passages import PassageStage
 from detector.score import SyncScorer
@@ -34,6 +35,7 @@ def test_shipped_default_config_equals_built_in_defaults() -> None:
         ("cluster", WindowClusterer, {"random_state", "searcher"}),
         ("score", SyncScorer, {"random_state"}),
         ("links", LinkClassifier, {"registry"}),
+        ("limits", MemoryGuard, set()),
     ],
 )
 def test_every_config_key_is_a_constructor_argument(section: str, component: type, extra: set[str]) -> None:
