@@ -22,6 +22,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from detector.errors import ConfigError, MissingDependencyError
+from detector.faults import checkpoint
 from detector.store import Store
 
 log = logging.getLogger(__name__)
@@ -197,6 +198,7 @@ class EmbeddingStage:
                     batch = [t for _, t in chunk[b : b + self.batch_size]]
                     vectors.append(self.embedder.encode(batch))
                     bar.update(len(batch))
+                    checkpoint("embed_batch")
                 store.put_embeddings([h for h, _ in chunk], np.vstack(vectors), self.model_id)
         return len(items)
 

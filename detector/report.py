@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from detector.amplification import EDGE_COLUMNS, write_graphml
+from detector.faults import checkpoint
 
 FLAG_COLUMNS = [
     "rank", "narrative_id", "label", "p_value", "score", "direction", "lag_hours", "leader_outlet",
@@ -102,14 +103,21 @@ def write_reports(
     pairs: pd.DataFrame | None = None,
     outlets: pd.DataFrame | None = None,
 ) -> dict[str, str]:
-    """Write every report into ``out_dir``; returns ``{name: path}``. The manifest goes last, so
-    its presence means the reports beside it are complete. ``report.html`` comes after the
-    CSVs and the outlet graph, so it can link to them."""
+    """Write every report into ``out_dir``; returns ``{name: path}``.
+
+    Each file is replaced atomically, and the set is marked complete by the manifest: the old one
+    is removed first and the new one, with the other files' checksums, is written last. A crash
+    in between leaves no manifest.json, never one that vouches for half-written reports.
+    ``report.html`` comes after the CSVs and the outlet graph, so it can link to them.
+    """
     # Imported here: html_report imports this module, and matplotlib loads only when needed.
     from detector.html_report import write_html_report
 
+    manifest_path = out_dir / "manifest.json"
+    manifest_path.unlink(missing_ok=True)
     paths = {"flags": out_dir / "flags.csv", "members": out_dir / "members.csv"}
     write_csv(flags, paths["flags"], FLAG_COLUMNS)
+    checkpoint("report")
     write_csv(members, paths["members"], MEMBER_COLUMNS)
     if pairs is not None:
         paths["pairs"] = out_dir / "pairs.csv"
@@ -120,7 +128,11 @@ def write_reports(
         write_csv(outlets, paths["outlets"], EDGE_COLUMNS)
         write_graphml(outlets, paths["outlets_graph"])
     paths["report"] = write_html_report(out_dir, flags, members, pairs, manifest)
-    paths["manifest"] = out_dir / "manifest.json"
-    manifest = {**manifest, "outputs": {k: str(p) for k, p in paths.items() if k != "manifest"}}
+    manifest = {
+        **manifest,
+        "outputs": {k: str(p) for k, p in paths.items()},
+        "outputs_sha256": {k: file_sha256(p) for k, p in paths.items()},
+    }
+    paths["manifest"] = manifest_path
     write_json(manifest, paths["manifest"])
     return {k: str(p) for k, p in paths.items()}

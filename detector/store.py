@@ -14,7 +14,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +50,11 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY,
     started_at TIMESTAMP NOT NULL,
     finished_at TIMESTAMP,
-    status VARCHAR NOT NULL,      -- running | done | failed
+    status VARCHAR NOT NULL,      -- running | done | failed | interrupted
     method_hash VARCHAR NOT NULL,
     model_id VARCHAR NOT NULL,
-    manifest JSON
+    manifest JSON,
+    note VARCHAR                  -- why a run failed or was interrupted
 );
 CREATE TABLE IF NOT EXISTS clusters (
     method_hash VARCHAR NOT NULL,
@@ -91,6 +92,7 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._run_id: str | None = None  # the run started and not yet finished by this process
 
     def __enter__(self) -> Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,6 +109,11 @@ class Store:
                 f"store {self.path} is in use by {holder}; wait for it to finish, or point "
                 "[store] path at another file."
             ) from None
+        self._lock.seek(0)
+        stale = self._lock.read().strip()
+        if stale:
+            # A clean exit empties the lock file; text left in it means its holder was killed.
+            log.warning("store %s: the last holder (%s) ended without releasing it", self.path, stale)
         self._write_holder(f"process {os.getpid()}")
         try:
             self.con_ = duckdb.connect(str(self.path))
@@ -114,11 +121,21 @@ class Store:
             self._release()
             raise StoreBusyError(f"store {self.path} is in use by another program ({exc}).") from None
         self.con_.execute(SCHEMA)
+        # Stores created before the note column existed get it here (a no-op afterwards).
+        self.con_.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS note VARCHAR")
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.con_.close()
-        self._release()
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        try:
+            if exc is not None and self._run_id is not None:
+                # An exception (not a kill) ended the run: say so in the runs table, with why.
+                try:
+                    self.fail_run(self._run_id, exc, datetime.now(UTC).replace(tzinfo=None))
+                except duckdb.Error:  # the original error matters more than this bookkeeping
+                    log.exception("could not mark run %s failed", self._run_id)
+        finally:
+            self.con_.close()
+            self._release()
 
     @property
     def lock_path(self) -> Path:
@@ -180,6 +197,15 @@ class Store:
         frame["published_at"] = pd.to_datetime(frame["published_at"]).dt.tz_localize("UTC")
         return frame
 
+    def scope_size(self, start: datetime, end: datetime) -> tuple[int, int]:
+        """``(articles, characters of title + text)`` with ``start <= published_at < end``."""
+        row = self.con_.execute(
+            "SELECT count(*), coalesce(sum(length(coalesce(title, '')) + length(coalesce(text, ''))), 0) "
+            "FROM articles WHERE published_at >= ? AND published_at < ?",
+            [start, end],
+        ).fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
     def count(self, table: str) -> int:
         row = self.con_.execute(f"SELECT count(*) FROM {table}").fetchone()
         return int(row[0]) if row else 0
@@ -227,21 +253,66 @@ class Store:
         return np.vstack([np.frombuffer(blob, dtype=np.float32) for _, blob in rows])
 
     # ---- runs, clusters, flags --------------------------------------------------------------
-    def start_run(self, run_id: str, method_hash: str, model_id: str, started: datetime) -> None:
+    def start_run(self, run_id: str, method_hash: str, model_id: str, started: datetime) -> list[str]:
+        """Record ``run_id`` as running; returns the runs a crash had left 'running'.
+
+        We hold the store's lock, so no other process can be running: any 'running' row was left
+        by a process that died. Those rows are marked 'interrupted' (kept, for the record) before
+        this run's row replaces an earlier attempt of the same run.
+        """
         with self.transaction() as con:
+            stale = [r[0] for r in con.execute(
+                "SELECT run_id FROM runs WHERE status = 'running' ORDER BY started_at, run_id"
+            ).fetchall()]  # fmt: skip
+            for old in stale:
+                log.warning("run %s was left 'running' by a crash; superseded by run %s", old, run_id)
+            con.execute(
+                "UPDATE runs SET status = 'interrupted', note = ? WHERE status = 'running'",
+                [f"process died; superseded by run {run_id} started {started:%Y-%m-%dT%H:%M:%S}Z"],
+            )
             con.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
             con.execute(
-                "INSERT INTO runs VALUES (?, ?, NULL, 'running', ?, ?, NULL)",
+                "INSERT INTO runs VALUES (?, ?, NULL, 'running', ?, ?, NULL, NULL)",
                 [run_id, started, method_hash, model_id],
             )
         self._write_holder(f"run {run_id} (process {os.getpid()})")
+        self._run_id = run_id
+        return stale
 
-    def finish_run(self, run_id: str, manifest: dict[str, Any], finished: datetime) -> None:
+    def finish_run(
+        self, run_id: str, flags: pd.DataFrame, manifest: dict[str, Any], finished: datetime
+    ) -> None:
+        """Store the run's flags and mark it done in one transaction: a crash leaves either the
+        old flags and a 'running' row, or the new flags and a 'done' row."""
+        rows = [
+            (run_id, rank, str(rec["narrative_id"]), json.dumps(rec, default=str))
+            for rank, rec in enumerate(flags.to_dict("records"), start=1)
+        ]
         with self.transaction() as con:
+            con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
+            if rows:
+                con.executemany("INSERT INTO flags VALUES (?, ?, ?, ?)", rows)
             con.execute(
-                "UPDATE runs SET status = 'done', finished_at = ?, manifest = ? WHERE run_id = ?",
+                "UPDATE runs SET status = 'done', finished_at = ?, manifest = ?, note = NULL "
+                "WHERE run_id = ?",
                 [finished, json.dumps(manifest, default=str), run_id],
             )
+        self._run_id = None
+
+    def fail_run(self, run_id: str, error: BaseException, finished: datetime) -> None:
+        with self.transaction() as con:
+            con.execute(
+                "UPDATE runs SET status = 'failed', finished_at = ?, note = ? WHERE run_id = ?",
+                [finished, f"{type(error).__name__}: {error}", run_id],
+            )
+        self._run_id = None
+
+    def runs(self) -> pd.DataFrame:
+        """Every recorded run, oldest first (``run_id, started_at, finished_at, status, note``)."""
+        return self.con_.execute(
+            "SELECT run_id, started_at, finished_at, status, method_hash, model_id, note FROM runs "
+            "ORDER BY started_at, run_id"
+        ).df()
 
     def replace_clusters(self, method_hash: str, frame: pd.DataFrame) -> None:
         """Replace the cluster rows of the windows in ``frame`` (one transaction)."""
@@ -278,16 +349,6 @@ class Store:
         self.con_.unregister("wanted")
         frame["published_at"] = pd.to_datetime(frame["published_at"]).dt.tz_localize("UTC")
         return frame
-
-    def replace_flags(self, run_id: str, flags: pd.DataFrame) -> None:
-        rows = [
-            (run_id, rank, str(rec["narrative_id"]), json.dumps(rec, default=str))
-            for rank, rec in enumerate(flags.to_dict("records"), start=1)
-        ]
-        with self.transaction() as con:
-            con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
-            if rows:
-                con.executemany("INSERT INTO flags VALUES (?, ?, ?, ?)", rows)
 
     # ---- report frames ----------------------------------------------------------------------
     def put_report_frames(self, run_id: str, frames: dict[str, pd.DataFrame]) -> None:

@@ -21,8 +21,10 @@ from detector.amplification import outlet_edges
 from detector.cluster import Lineage, Window, WindowClusterer, iter_narratives
 from detector.config import Config
 from detector.embed import EmbeddingStage
+from detector.faults import checkpoint
 from detector.index import CrossBlocSearcher
 from detector.ingest import FeedReader, IngestResult
+from detector.limits import MemoryGuard
 from detector.links import LinkClassifier
 from detector.passages import PassageMatcher, PassageStage
 from detector.registry import OutletRegistry
@@ -79,6 +81,7 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
         clock = now
 
     feed = read_feeds(config, inputs)
+    checkpoint("ingested")
     lap("ingest")
     if feed.articles.empty:
         raise_empty(feed)
@@ -90,16 +93,18 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
     )
     scorer = SyncScorer(**asdict(config.score), random_state=config.run.seed)
     links = LinkClassifier(load_registry(config), **asdict(config.links))
+    guard = MemoryGuard(**asdict(config.limits))
     method = config.method_hash()
     run_id = run_id_for(method, feed.articles)
     with Store(store or store_path(config, out_dir)) as db:
-        db.start_run(run_id, method, embedding.model_id, started.replace(tzinfo=None))
+        interrupted = db.start_run(run_id, method, embedding.model_id, started.replace(tzinfo=None))
         upserted = db.upsert_articles(feed.articles)
+        checkpoint("stored")
         lap("store")
         windows = clusterer.windows(feed.articles["published_at"])
-        articles = db.articles_between(
-            windows[0].start.replace(tzinfo=None), windows[-1].end.replace(tzinfo=None)
-        )
+        scope = (windows[0].start.replace(tzinfo=None), windows[-1].end.replace(tzinfo=None))
+        guard.check(*db.scope_size(*scope))  # before anything large is loaded
+        articles = db.articles_between(*scope)
         n_embedded = embedding.ensure_cached(db, embedding.texts(articles))
         vectors = embedding.vectors(db, articles)
         matcher = None
@@ -107,9 +112,11 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
             stage = PassageStage(**asdict(config.passages), embedding=embedding)
             passages = stage.passages(articles)
             matcher = PassageMatcher(passages, stage.vectors(db, passages))
+        checkpoint("embedded")
         lap("embed")
         clusters, lineage = cluster_windows(db, clusterer, method, windows, articles, vectors, matcher)
         db.replace_clusters(method, clusters)
+        checkpoint("clustered")
         lap("cluster")
         found = score_narratives(db, scorer, links, embedding, method, clusters, articles, vectors, matcher)
         lap("score")
@@ -122,9 +129,9 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
             "model_id": embedding.model_id,
             "seed": config.run.seed,
             "inputs": [{"path": f, "sha256": file_sha256(f)} for f in feed.files],
+            "interrupted_runs_superseded": interrupted,
             "counts": {
-                "rows_read": len(feed.articles) + len(feed.rejected),
-                "rows_rejected": len(feed.rejected),
+                **feed.counts(),
                 "articles": upserted,
                 "articles_in_scope": len(articles),
                 "embedded": n_embedded,
@@ -139,12 +146,14 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
         }
         if not feed.rejected.empty:
             write_csv(feed.rejected, out_dir / "rejected.csv", list(feed.rejected.columns))
+        else:  # a stale rejected.csv from an earlier run would be read as this run's
+            (out_dir / "rejected.csv").unlink(missing_ok=True)
         lap("report")
         manifest["timings_s"] = timings
         write_reports(out_dir, found.flags, found.members, manifest, pairs=found.pairs, outlets=found.outlets)
         db.put_report_frames(run_id, vars(found))  # so `detector report --run` can re-write them
-        db.replace_flags(run_id, found.flags)
-        db.finish_run(run_id, manifest, datetime.now(UTC).replace(tzinfo=None))
+        checkpoint("reported")
+        db.finish_run(run_id, found.flags, manifest, datetime.now(UTC).replace(tzinfo=None))
     total = round(sum(timings.values()), 3)
     log.info("run %s: %d flags, %.1f s", run_id, len(found.flags), total)
     return RunSummary(run_id, str(out_dir), len(feed.articles), n_embedded, len(found.flags), total)
