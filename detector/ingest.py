@@ -266,13 +266,7 @@ def read_table(file: str) -> tuple[pd.DataFrame, list[InputError]]:
         if suffix in JSONL_SUFFIXES:
             frame, bad_lines = _read_jsonl(file, text)
         else:
-            try:
-                frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-            except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-                raise InputError(file, f"not a well-formed CSV ({_first_line(exc)})",
-                                 "quote fields that contain commas, quotes or line breaks (RFC "
-                                 "4180), or export the feed as JSONL") from None  # fmt: skip
-            frame.index = pd.RangeIndex(1, len(frame) + 1)
+            frame = _read_csv(file, text)
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing and not (frame.empty and bad_lines):
         raise InputError(
@@ -282,6 +276,24 @@ def read_table(file: str) -> tuple[pd.DataFrame, list[InputError]]:
     if frame.empty and not bad_lines:
         raise InputError(file, "has a header but no rows", "pass a feed with at least one row")
     return frame, bad_lines
+
+
+def _read_csv(file: str, text: str) -> pd.DataFrame:
+    # header=None: with a header, pandas silently turns surplus leading fields into an index
+    # (shifting every column); without one, a row longer than the first line is an error.
+    try:
+        table = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(file, f"not a well-formed CSV ({_first_line(exc)})",
+                         "quote fields that contain commas, quotes or line breaks (RFC 4180), "
+                         "or export the feed as JSONL") from None  # fmt: skip
+    header = [str(name).strip() for name in table.iloc[0]]
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise InputError(file, f"the header repeats column(s) {repeated}", "name each column once")
+    frame = table.iloc[1:].set_axis(header, axis=1)
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    return frame
 
 
 def _decode(file: str, raw: bytes) -> str:
@@ -317,7 +329,9 @@ def _read_jsonl(file: str, text: str) -> tuple[pd.DataFrame, list[InputError]]:
     records: list[dict[str, object]] = []
     numbers: list[int] = []
     bad: list[InputError] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Split on "\n" only: str.splitlines() also splits on U+2028, U+0085 ..., which JSON writers
+    # leave unescaped inside strings.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
