@@ -90,7 +90,44 @@ def test_report_frames_round_trip_to_identical_csvs(tmp_path: Path) -> None:
 def test_unknown_run_names_the_finished_ones(tmp_path: Path) -> None:
     with Store(tmp_path / "s.duckdb") as db:
         db.start_run("run-a", "m", "model", pd.Timestamp("2022-01-01").to_pydatetime())
-        db.finish_run("run-a", {"run_id": "run-a"}, pd.Timestamp("2022-01-01T01:00").to_pydatetime())
+        db.finish_run(
+            "run-a", pd.DataFrame(columns=["narrative_id"]), {"run_id": "run-a"},
+            pd.Timestamp("2022-01-01T01:00").to_pydatetime(),
+        )  # fmt: skip
         assert db.run_manifest("run-a") == {"run_id": "run-a"}
         with pytest.raises(NotFoundError, match=r"run-b has not finished .* Finished runs: run-a\."):
             db.run_manifest("run-b")
+
+
+def test_a_run_left_running_by_a_crash_is_marked_interrupted_and_superseded(tmp_path: Path) -> None:
+    started = pd.Timestamp("2022-01-01").to_pydatetime()
+    with Store(tmp_path / "s.duckdb") as db:
+        db.start_run("run-dead", "m", "model", started)
+        db._run_id = None  # what a SIGKILL amounts to: the row stays 'running', nothing cleans up
+    with Store(tmp_path / "s.duckdb") as db:
+        assert db.start_run("run-new", "m", "model", started) == ["run-dead"]
+        db.finish_run("run-new", pd.DataFrame({"narrative_id": ["N1"]}), {"k": 1}, started)
+        runs = db.runs().set_index("run_id")
+    assert runs["status"].to_dict() == {"run-dead": "interrupted", "run-new": "done"}
+    assert runs.loc["run-dead", "note"].startswith("process died; superseded by run run-new")
+
+
+def _run_that_raises(path: Path) -> None:
+    with Store(path) as db:
+        db.start_run("run-x", "m", "model", pd.Timestamp("2022-01-01").to_pydatetime())
+        raise RuntimeError("boom")
+
+
+def test_an_exception_marks_the_run_failed_with_its_reason(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="boom"):
+        _run_that_raises(tmp_path / "s.duckdb")
+    with Store(tmp_path / "s.duckdb") as db:
+        assert db.runs()[["status", "note"]].values.tolist() == [["failed", "RuntimeError: boom"]]
+
+
+def test_a_lock_file_left_by_a_killed_holder_is_reported(tmp_path: Path, caplog) -> None:
+    (tmp_path / "s.duckdb.lock").write_text("run run-dead (process 1234)")
+    with caplog.at_level("WARNING"), Store(tmp_path / "s.duckdb"):
+        pass
+    assert "the last holder (run run-dead (process 1234)) ended without releasing it" in caplog.text
+    assert (tmp_path / "s.duckdb.lock").read_text() == ""
