@@ -20,6 +20,7 @@ from detector.store import Store
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs" / "default.toml"
 TABLES = ("articles", "embeddings", "clusters", "flags")
+REPORTS = ("flags.csv", "members.csv", "pairs.csv", "outlets.csv", "outlets.graphml")
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,7 @@ def snapshot(out: Path, store: Path) -> dict[str, object]:
         counts = {table: db.count(table) for table in TABLES}
         runs = [tuple(r) for r in db.runs()[["run_id", "status"]].itertuples(index=False)]
     return {
-        "flags.csv": sha256(out / "flags.csv"),
-        "members.csv": sha256(out / "members.csv"),
+        **{name: sha256(out / name) for name in REPORTS},
         "manifest.json": (out / "manifest.json").is_file(),
         "leftover_temp_files": sorted(p.name for p in out.glob(".*.tmp")),
         **counts,
