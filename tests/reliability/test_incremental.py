@@ -33,16 +33,6 @@ def narratives(store: Path, method: str) -> dict[str, frozenset[str]]:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="method: sync-graph CSLS hubness of an article is its mean similarity to its csls_k "
-    "nearest other-bloc articles within +-window_hours, so articles published up to 72 h LATER "
-    "change it. Day 1 alone: cn n2f22a2ada1f1 (11-27 11:00) - ru n82558ea000a3 (11-27 16:02), "
-    "cos 0.635, CSLS 0.358 >= min_csls 0.35 -> narrative N20241125-0fc05a5a in window 11-25. With "
-    "day 2 in scope CSLS drops to 0.264 -> no edge. Day 2's run does not re-cluster window 11-25 "
-    "(it holds no day-2 instant), so the stale narrative stays. Fix belongs to the clustering: "
-    "hubness from the window's own articles, or re-cluster windows within window_hours of new data.",
-)
 def test_day_by_day_equals_both_days_at_once(
     reference: Reference, default_config: Config, tmp_path: Path
 ) -> None:
