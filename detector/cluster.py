@@ -1,9 +1,13 @@
-"""Cluster each sliding time window with HDBSCAN and link clusters across windows into
-narratives with stable ids.
+"""Cluster each sliding time window (sync-graph by default, or HDBSCAN) and link clusters across
+windows into narratives with stable ids.
 
 Windows sit on a fixed grid (multiples of ``step_hours`` since the Unix epoch), so a daily
-incremental run sees exactly the windows a batch run over the same days sees, and a window's
-clustering depends only on the articles inside it. A cluster that shares enough members with a
+incremental run sees exactly the windows a batch run over the same days sees. With HDBSCAN a
+window's clustering depends only on the articles inside it; with the sync-graph an article's
+hubness is measured over the other bloc within ± the window length, so articles published up to
+that long *after* a window can still move its edges: an incremental day-by-day run equals a
+batch run for narratives whose articles are more than one window length older than the newest
+data (tests/reliability checks this on real data). A cluster that shares enough members with a
 cluster of the previous window continues that narrative and keeps its id; ids of new narratives
 are derived from their content (first window + member ids), never from a counter, so re-running
 a day cannot renumber anything.
