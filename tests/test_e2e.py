@@ -96,3 +96,46 @@ def test_cli_run_writes_reports(tmp_path: Path, small_feed: Path, first_run) -> 
     assert result.exit_code == 0, result.output
     assert "flagged narratives" in result.output
     assert (tmp_path / "flags.csv").read_bytes() == (out / "flags.csv").read_bytes()
+
+
+def test_found_events_have_the_right_direction(
+    first_run: tuple[Path, RunSummary], truth: pd.DataFrame
+) -> None:
+    """Injected translations 1-48 h apart: the flag's leading bloc is the truth's leader."""
+    out, _ = first_run
+    flags = pd.read_csv(out / "flags.csv", dtype=str, encoding="utf-8-sig").set_index("narrative_id")
+    checked = 0
+    for nid, members in narratives_of(out).items():
+        for _, event in truth[truth["kind"] == "translation"].groupby("event_id"):
+            if set(event["id"]) <= members:
+                expected = "cn->ru" if event["leader"].iloc[0] == "cn" else "ru->cn"
+                assert flags.loc[nid, "direction"] == expected
+                checked += 1
+    assert checked >= 4
+
+
+def test_control_coverage_of_the_same_story_is_shown_and_discounted(
+    tmp_path: Path, default_config: Config, small_feed: Path, first_run
+) -> None:
+    """Control outlets carrying the ru article's text at the same time: one copy is shown and
+    lowers the score; three make the story a shared news event, not flagged."""
+    out, _ = first_run
+    feed = pd.read_csv(small_feed, dtype=str, keep_default_na=False)
+    top = pd.read_csv(out / "flags.csv", dtype=str, encoding="utf-8-sig").iloc[0]
+    ru = feed[feed["id"] == top["best_ru_id"]].iloc[0]
+
+    def run_with(outlets: list[str], name: str) -> pd.DataFrame:
+        copies = pd.DataFrame([ru] * len(outlets)).assign(
+            id=[f"ctl-{o}" for o in outlets], outlet=outlets, bloc="control"
+        )
+        path = tmp_path / f"{name}.csv"
+        pd.concat([feed, copies]).to_csv(path, index=False)
+        run_daily(default_config, [str(path)], tmp_path / name, store=tmp_path / f"{name}.duckdb")
+        flags = pd.read_csv(tmp_path / name / "flags.csv", dtype=str, encoding="utf-8-sig")
+        return flags[flags["best_ru_id"] == top["best_ru_id"]]
+
+    one = run_with(["Reuters"], "one")
+    assert len(one) == 1
+    assert one["control_outlets"].item() == "Reuters"
+    assert float(one["score"].item()) < float(top["score"])
+    assert run_with(["Reuters", "AP", "AFP"], "three").empty
