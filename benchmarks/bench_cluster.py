@@ -96,13 +96,22 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="sizes 1k and 5k only")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 50_000, 100_000])
+    parser.add_argument(
+        "--hdbscan-max", type=int, default=100_000, help="skip HDBSCAN (PCA-50) above this window size"
+    )
     args = parser.parse_args()
     real_corpus()  # fill the embedding cache once, outside the timed runs
-    sizes = [1_000, 5_000] if args.quick else [1_000, 10_000, 50_000, 100_000]
+    sizes = [1_000, 5_000] if args.quick else args.sizes
     rows = []
     for size in sizes:
-        methods = ["sync-graph", "hdbscan-pca50"] + (["hdbscan-raw"] if size <= RAW_HDBSCAN_MAX else [])
-        results = {m: measure(m, size) for m in methods}
+        methods = ["sync-graph"]
+        methods += ["hdbscan-pca50"] if size <= args.hdbscan_max else []
+        methods += ["hdbscan-raw"] if size <= RAW_HDBSCAN_MAX else []
+        results = {}
+        for method in methods:
+            results[method] = measure(method, size)
+            print({k: v for k, v in results[method].items() if k != "labels"}, flush=True)
         labels = {m: results[m].pop("labels") for m in methods}
         for method in methods:
             if "hdbscan-raw" in labels:
