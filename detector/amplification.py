@@ -48,8 +48,8 @@ def outlet_edges(members: pd.DataFrame, pairs: pd.DataFrame | None = None) -> pd
     edges = edges.reset_index()
     edges["cross_bloc"] = edges["source_bloc"] != edges["target_bloc"]
     counts = link_counts(pairs)
+    key = list(zip(edges["source_outlet"], edges["target_outlet"], strict=True))
     for column, link in (("republications", "republication"), ("citations", "citation"), ("echoes", "echo")):
-        key = list(zip(edges["source_outlet"], edges["target_outlet"], strict=True))
         edges[column] = [counts.get((a, b, link), 0) for a, b in key]
     edges["median_lag_hours"] = edges["median_lag_hours"].round(2)
     edges = edges.sort_values(["narratives", *keys], ascending=[False, True, True, True, True])

@@ -202,8 +202,11 @@ class EmbeddingStage:
                 store.put_embeddings([h for h, _ in chunk], np.vstack(vectors), self.model_id)
         return len(items)
 
+    def embed_texts(self, store: Store, texts: list[str]) -> tuple[np.ndarray, int]:
+        """L2-normalised vectors for ``texts`` in order, and how many had to be embedded."""
+        n_embedded = self.ensure_cached(store, texts)
+        return store.get_embeddings([text_hash(t) for t in texts], self.model_id), n_embedded
+
     def vectors(self, store: Store, articles: pd.DataFrame) -> np.ndarray:
         """L2-normalised vectors for ``articles`` in row order (embedding what is missing)."""
-        texts = self.texts(articles)
-        self.ensure_cached(store, texts)
-        return store.get_embeddings([text_hash(t) for t in texts], self.model_id)
+        return self.embed_texts(store, self.texts(articles))[0]

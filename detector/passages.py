@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from detector.embed import EmbeddingStage, embedding_text, text_hash
+from detector.embed import EmbeddingStage, embedding_text
 from detector.errors import ConfigError
 from detector.store import Store
 
@@ -290,9 +290,7 @@ class PassageStage:
 
     def vectors(self, store: Store, passages: pd.DataFrame) -> np.ndarray:
         """L2-normalised vectors for ``passages`` in row order, embedding only uncached texts."""
-        texts = passages["text"].tolist()
-        self.embedding.ensure_cached(store, texts)
-        return store.get_embeddings([text_hash(t) for t in texts], self.embedding.model_id)
+        return self.embedding.embed_texts(store, passages["text"].tolist())[0]
 
 
 def best_passage_pairs(

@@ -105,8 +105,7 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
         scope = (windows[0].start.replace(tzinfo=None), windows[-1].end.replace(tzinfo=None))
         guard.check(*db.scope_size(*scope))  # before anything large is loaded
         articles = db.articles_between(*scope)
-        n_embedded = embedding.ensure_cached(db, embedding.texts(articles))
-        vectors = embedding.vectors(db, articles)
+        vectors, n_embedded = embedding.embed_texts(db, embedding.texts(articles))
         matcher = None
         if config.passages.unit == "passage":
             stage = PassageStage(**asdict(config.passages), embedding=embedding)
