@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import faiss
 import hdbscan
@@ -29,10 +31,12 @@ from sklearn.decomposition import PCA
 from tqdm.auto import tqdm
 
 from detector.index import CrossBlocSearcher
-from detector.sync_graph import components, csls_edges
+from detector.sync_graph import components, csls_edges, unit_components
 from detector.times import epoch_seconds, to_seconds
 
 log = logging.getLogger(__name__)
+
+Key = TypeVar("Key", int, str)
 
 CLUSTER_COLUMNS = ["window_start", "window_end", "label", "narrative_id", "article_id", "membership"]
 
@@ -182,7 +186,7 @@ class WindowClusterer:
         """
         times = epoch_seconds(articles["published_at"])
         blocs = articles["bloc"].to_numpy()
-        edges = None
+        edges, unit_article = None, None
         if self.method == "sync-graph":
             # One neighbour search over the whole scope: each article's hubness is measured over
             # the other bloc within ± the window length of it, not truncated at a window edge.
@@ -200,22 +204,22 @@ class WindowClusterer:
             hi = int(np.searchsorted(times, to_seconds(window.end), side="left"))
             if edges is not None:
                 inside = edges[edges["cn"].between(lo, hi - 1) & edges["ru"].between(lo, hi - 1)]
-                labels, strength = components(
-                    hi - lo, inside.assign(cn=inside["cn"] - lo, ru=inside["ru"] - lo)
-                )
-                labels, strength = rescue_noise(vectors[lo:hi], labels, strength, self.rescue_similarity)
+                members = unit_components(inside, unit_article)
+                members = self._rescue(vectors[lo:hi], members.assign(row=members["row"] - lo))
             else:
                 labels, strength = self.cluster_window(vectors[lo:hi])
+                kept = np.flatnonzero(labels >= 0)
+                members = pd.DataFrame({"label": labels[kept], "row": kept, "strength": strength[kept]})
+            members = members.sort_values(["row", "label"], ignore_index=True)  # time order, as stored
             frame = pd.DataFrame(
                 {
                     "window_start": window.start,
                     "window_end": window.end,
-                    "label": labels,
-                    "article_id": articles["id"].to_numpy()[lo:hi],
-                    "membership": strength,
+                    "label": members["label"].to_numpy(),
+                    "article_id": articles["id"].to_numpy()[lo:hi][members["row"].to_numpy()],
+                    "membership": members["strength"].to_numpy(),
                 }
             )
-            frame = frame[frame["label"] >= 0]
             if previous is None:
                 previous = previous_of(window)
             frame = self._link(window, frame, previous, lineage)
@@ -224,14 +228,29 @@ class WindowClusterer:
         result = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CLUSTER_COLUMNS)
         return result[CLUSTER_COLUMNS], lineage
 
+    def _rescue(self, vectors: np.ndarray, members: pd.DataFrame) -> pd.DataFrame:
+        """:func:`rescue_noise` for a window whose articles may sit in several narratives
+        (passage units): an article on no edge joins the narrative of its most similar member
+        article, by that member's strongest narrative."""
+        labels = np.full(len(vectors), -1, dtype=np.int64)
+        strength = np.zeros(len(vectors))
+        strongest = members.sort_values(["row", "strength", "label"], ascending=[True, False, True])
+        strongest = strongest.drop_duplicates("row")
+        labels[strongest["row"].to_numpy()] = strongest["label"].to_numpy()
+        strength[strongest["row"].to_numpy()] = strongest["strength"].to_numpy()
+        rescued_labels, _ = rescue_noise(vectors, labels, strength, self.rescue_similarity)
+        rescued = np.flatnonzero((labels < 0) & (rescued_labels >= 0))
+        extra = pd.DataFrame({"label": rescued_labels[rescued], "row": rescued, "strength": 0.0})
+        return pd.concat([members, extra], ignore_index=True)
+
     def _link(
         self, window: Window, frame: pd.DataFrame, previous: pd.DataFrame, lineage: Lineage
     ) -> pd.DataFrame:
         prev_sets = {nid: set(g["article_id"]) for nid, g in previous.groupby("narrative_id", sort=True)}
         claims: list[tuple[float, int, str]] = []  # (overlap, label, previous narrative)
         sets = {int(label): set(g["article_id"]) for label, g in frame.groupby("label", sort=True)}
-        for label, members in sets.items():
-            for nid, prev in prev_sets.items():
+        for label, members in exclusive_members(sets).items():
+            for nid, prev in exclusive_members(prev_sets).items():
                 shared = len(members & prev)
                 if shared and shared / min(len(members), len(prev)) >= self.link_overlap:
                     claims.append((shared / min(len(members), len(prev)), label, nid))
@@ -252,6 +271,14 @@ class WindowClusterer:
             elif assigned[label] != nid:  # a previous narrative that went on in two clusters
                 lineage.splits.append((stamp, nid, assigned[label]))
         return frame.assign(narrative_id=frame["label"].map(assigned))
+
+
+def exclusive_members(sets: dict[Key, set[str]]) -> dict[Key, set[str]]:
+    """Each group without the articles it shares with another group of the same window (a
+    transcript in two narratives, passage units), unless that would leave it empty: a shared
+    transcript alone must not make one narrative continue as another."""
+    counts = Counter(article for members in sets.values() for article in members)
+    return {key: {a for a in members if counts[a] == 1} or members for key, members in sets.items()}
 
 
 def rescue_noise(

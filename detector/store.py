@@ -64,7 +64,8 @@ CREATE TABLE IF NOT EXISTS clusters (
     narrative_id VARCHAR NOT NULL,
     article_id VARCHAR NOT NULL,
     membership DOUBLE NOT NULL,
-    PRIMARY KEY (method_hash, window_start, article_id)
+    -- label in the key: with passage units one transcript can be in several narratives
+    PRIMARY KEY (method_hash, window_start, label, article_id)
 );
 CREATE TABLE IF NOT EXISTS flags (
     run_id VARCHAR NOT NULL,
@@ -123,7 +124,25 @@ class Store:
         self.con_.execute(SCHEMA)
         # Stores created before the note column existed get it here (a no-op afterwards).
         self.con_.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS note VARCHAR")
+        self._widen_cluster_key()
         return self
+
+    def _widen_cluster_key(self) -> None:
+        """Stores made before an article could sit in two narratives of one window keyed
+        clusters by (method, window, article); copy them into the current key (a no-op after)."""
+        key = self.con_.execute(
+            "SELECT constraint_column_names FROM duckdb_constraints() "
+            "WHERE table_name = 'clusters' AND constraint_type = 'PRIMARY KEY'"
+        ).fetchall()
+        if not key or "label" in key[0][0]:
+            return
+        create = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS clusters") :].split(";")[0]
+        with self.transaction() as con:
+            con.execute("ALTER TABLE clusters RENAME TO clusters_old")
+            con.execute(create)
+            con.execute("INSERT INTO clusters SELECT * FROM clusters_old")
+            con.execute("DROP TABLE clusters_old")
+        log.info("store %s: clusters table re-keyed by (method, window, label, article)", self.path)
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         try:

@@ -41,10 +41,11 @@ def csls_edges(
     articles of the other bloc (each through its best passage), so a long transcript that touches
     many topics is not penalised as a hub for the one paragraph that carries a narrative. A unit
     pair is an edge candidate when each unit's article is among the other unit's
-    ``mutual_rank`` nearest articles; an article pair keeps its best-scoring unit pair.
+    ``mutual_rank`` nearest articles.
 
-    Returns one row per unordered article pair: ``cn`` (row of the cn article), ``ru``,
-    ``similarity``, ``csls``, ``cn_unit``, ``ru_unit`` (the units that matched).
+    Returns one row per matching unit pair: ``cn`` (row of the cn article), ``ru``,
+    ``similarity``, ``csls``, ``cn_unit``, ``ru_unit`` (the units that matched; with one unit per
+    article they equal ``cn`` and ``ru``), ordered by article pair, best CSLS first.
     """
     searcher = searcher or CrossBlocSearcher()
     owner = np.arange(len(vectors)) if unit_article is None else np.asarray(unit_article)
@@ -78,23 +79,48 @@ def csls_edges(
         },
         columns=columns,
     )  # fmt: skip
-    pairs = pairs.sort_values(["cn", "ru", "csls"], ascending=[True, True, False], kind="stable")
-    return pairs.drop_duplicates(["cn", "ru"]).reset_index(drop=True)
+    order = ["cn", "ru", "csls", "cn_unit", "ru_unit"]
+    pairs = pairs.sort_values(order, ascending=[True, True, False, True, True], kind="stable")
+    return pairs.reset_index(drop=True)
+
+
+def unit_components(edges: pd.DataFrame, unit_article: np.ndarray | None = None) -> pd.DataFrame:
+    """Connected components of accepted edges between *units*, rolled up to articles.
+
+    The graph's nodes are the matching units (``cn_unit``, ``ru_unit``), not the articles: a
+    transcript whose biolabs paragraph matches one story and whose sanctions paragraph matches
+    another belongs to both narratives instead of bridging them into one. With one unit per
+    article (``unit_article`` None) this is the plain article graph.
+
+    Returns one row per (component, article): ``label`` (0..m-1, numbered in order of each
+    component's first unit), ``row`` (the article row) and ``strength`` (the article's strongest
+    CSLS inside that component: its membership strength), ordered by label, then row.
+    """
+    if edges.empty:
+        empty = {"label": np.array([], np.int64), "row": np.array([], np.int64), "strength": np.array([])}
+        return pd.DataFrame(empty)
+    a, b = edges["cn_unit"].to_numpy(), edges["ru_unit"].to_numpy()
+    nodes, ends = np.unique(np.concatenate([a, b]), return_inverse=True)
+    src, dst = ends[: len(a)], ends[len(a) :]
+    graph = coo_matrix((np.ones(len(a)), (src, dst)), shape=(len(nodes), len(nodes)))
+    # scipy numbers components in order of their smallest node: deterministic labels.
+    _, label = connected_components(graph, directed=False)
+    strength = np.full(len(nodes), -np.inf)
+    np.maximum.at(strength, src, edges["csls"].to_numpy())
+    np.maximum.at(strength, dst, edges["csls"].to_numpy())
+    owner = nodes if unit_article is None else np.asarray(unit_article)[nodes]
+    members = pd.DataFrame({"label": label, "row": owner, "strength": strength}).astype(
+        {"label": np.int64, "row": np.int64}
+    )
+    return members.groupby(["label", "row"], as_index=False, sort=True)["strength"].max()
 
 
 def components(n: int, edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Connected components of accepted edges: labels (-1 for articles on no edge) and each
-    article's strongest CSLS (its membership strength)."""
+    """Connected components of accepted edges between articles (one unit each): labels (-1 for
+    articles on no edge) and each article's strongest CSLS (its membership strength)."""
     labels = np.full(n, -1, dtype=np.int64)
     strength = np.zeros(n)
-    if edges.empty:
-        return labels, strength
-    a, b = edges["cn"].to_numpy(), edges["ru"].to_numpy()
-    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
-    _, component = connected_components(graph, directed=False)
-    on_edge = np.unique(np.concatenate([a, b]))
-    # Compact labels 0..m-1 over the articles that are on an edge.
-    _, labels[on_edge] = np.unique(component[on_edge], return_inverse=True)
-    np.maximum.at(strength, a, edges["csls"].to_numpy())
-    np.maximum.at(strength, b, edges["csls"].to_numpy())
+    members = unit_components(edges)
+    labels[members["row"].to_numpy()] = members["label"].to_numpy()
+    strength[members["row"].to_numpy()] = members["strength"].to_numpy()
     return labels, strength

@@ -84,3 +84,36 @@ def test_rescue_adds_near_copies_to_a_narrative() -> None:
     assert (rescued[:4] == 0).all()
     assert (rescued[4:] == -1).all()
     assert (rescued_strength[2:4] == 0).all()
+
+
+def test_a_transcript_joins_two_narratives_through_two_passages_without_merging_them() -> None:
+    # cn article A on story 1, cn article B on story 2, and one ru transcript whose first passage
+    # is on story 1 and second on story 2 (seeded random directions stand for the stories).
+    rng = np.random.default_rng(7)
+    story1, story2 = rng.standard_normal((2, 32))
+    noise = 0.1 * rng.standard_normal((4, 32))
+    units = np.vstack([story1, story2, story1, story2]) + noise
+    units /= np.linalg.norm(units, axis=1, keepdims=True)
+    unit_article = np.array([0, 1, 2, 2])
+    articles = pd.DataFrame(
+        {
+            "id": ["A", "B", "T"],
+            "bloc": ["cn", "cn", "ru"],
+            "published_at": pd.to_datetime(["2022-03-16T01:00Z", "2022-03-16T02:00Z", "2022-03-16T03:00Z"]),
+        }
+    )
+    article_vectors = np.vstack([units[0], units[1], units[2] + units[3]])
+    article_vectors /= np.linalg.norm(article_vectors, axis=1, keepdims=True)
+    window = Window(datetime(2022, 3, 15, tzinfo=UTC), datetime(2022, 3, 18, tzinfo=UTC))
+    clusterer = WindowClusterer(csls_k=2, mutual_rank=2, min_csls=-1.0, rescue_similarity=1.0)
+    no_history = pd.DataFrame(columns=["narrative_id", "article_id"])
+    result, lineage = clusterer.run(
+        articles, article_vectors.astype(np.float32), [window], lambda w: no_history, (units, unit_article)
+    )
+    narratives = sorted(sorted(g) for g in result.groupby("narrative_id")["article_id"].apply(set))
+    assert narratives == [["A", "T"], ["B", "T"]]
+    # With one vector per article the transcript is a single node and bridges the two stories.
+    bridged, _ = clusterer.run(articles, article_vectors.astype(np.float32), [window], lambda w: no_history)
+    assert bridged["narrative_id"].nunique() == 1
+    assert set(bridged["article_id"]) == {"A", "B", "T"}
+    assert lineage.splits == lineage.merges == []

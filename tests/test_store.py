@@ -131,3 +131,30 @@ def test_a_lock_file_left_by_a_killed_holder_is_reported(tmp_path: Path, caplog)
         pass
     assert "the last holder (run run-dead (process 1234)) ended without releasing it" in caplog.text
     assert (tmp_path / "s.duckdb.lock").read_text() == ""
+
+
+def test_a_store_keyed_before_multi_narrative_articles_is_re_keyed_keeping_its_rows(tmp_path: Path) -> None:
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE clusters (method_hash VARCHAR NOT NULL, window_start TIMESTAMP NOT NULL, "
+        "window_end TIMESTAMP NOT NULL, label INTEGER NOT NULL, narrative_id VARCHAR NOT NULL, "
+        "article_id VARCHAR NOT NULL, membership DOUBLE NOT NULL, "
+        "PRIMARY KEY (method_hash, window_start, article_id))"
+    )
+    con.execute("INSERT INTO clusters VALUES ('m', '2022-03-16', '2022-03-19', 0, 'N1', 'T', 0.4)")
+    con.close()
+    with Store(path) as store:
+        # The same transcript in a second narrative of the same window is now allowed.
+        row = pd.DataFrame(
+            {"window_start": [pd.Timestamp("2022-03-16")], "window_end": [pd.Timestamp("2022-03-19")],
+             "label": [1], "narrative_id": ["N2"], "article_id": ["T"], "membership": [0.3]}
+        )  # fmt: skip
+        with store.transaction() as con2:
+            con2.register("incoming", row.assign(method_hash="m"))
+            con2.execute("INSERT INTO clusters SELECT method_hash, window_start, window_end, label, "
+                         "narrative_id, article_id, membership FROM incoming")  # fmt: skip
+        window = store.clusters_of_window("m", pd.Timestamp("2022-03-16").to_pydatetime())
+    assert sorted(window["narrative_id"]) == ["N1", "N2"]
