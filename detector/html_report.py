@@ -34,6 +34,7 @@ SUMMARY_COLUMNS = [
 # Written by other stages when they run; linked from the page only when present in the folder.
 OPTIONAL_FILES = ("outlets.csv", "outlets.graphml")
 MAX_PAIRS = 10
+CONTEXT_CHARS = 240  # of the article's text shown around a highlighted passage, each side
 
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}
@@ -47,6 +48,8 @@ code{font-size:12px;color:#555}
 section{border-top:2px solid #ccc;margin-top:28px}img{max-width:100%}.muted{color:#666}
 .scroll{max-height:50vh;overflow:auto}#flags thead th{position:sticky;top:0}#flags td{white-space:nowrap}
 #flags td.label{white-space:normal;min-width:36em}
+blockquote.passage{margin:6px 0;padding:4px 8px;background:#fafafa;border-left:3px solid #bbb;font-size:13px}
+mark{background:#fff3a0}
 """
 
 # Sort on a header click (numbers as numbers, then text, then blanks) and filter rows on every keystroke.
@@ -105,12 +108,12 @@ def render_report(
         parts.append("<p>No narrative was flagged in this run.</p>")
     else:
         parts.append(_summary(flags))
-        urls = _urls(members)
+        urls, texts = _urls(members), _texts(members)
         for _, flag in flags.iterrows():
             nid = str(flag["narrative_id"])
             group = members[members["narrative_id"] == nid] if "narrative_id" in members else members[:0]
             evidence = _pairs_of(nid, flag, pairs)
-            parts.append(_narrative(flag, group, evidence, urls))
+            parts.append(_narrative(flag, group, evidence, urls, texts))
     parts.append(f"<script>{SCRIPT}</script></body></html>\n")
     return "\n".join(parts)
 
@@ -206,7 +209,9 @@ def _summary(flags: pd.DataFrame) -> str:
     )
 
 
-def _narrative(flag: pd.Series, group: pd.DataFrame, evidence: pd.DataFrame, urls: dict[str, str]) -> str:
+def _narrative(
+    flag: pd.Series, group: pd.DataFrame, evidence: pd.DataFrame, urls: dict[str, str], texts: dict[str, str]
+) -> str:
     nid = _e(flag["narrative_id"])
     title = f"#{_e(_cell('rank', flag.get('rank')))} {nid}"
     facts = ", ".join(
@@ -227,7 +232,7 @@ def _narrative(flag: pd.Series, group: pd.DataFrame, evidence: pd.DataFrame, url
     rows = []
     for _, pair in evidence.iterrows():
         rows.append(
-            f"<tr>{_article('cn', pair, urls)}{_article('ru', pair, urls)}"
+            f"<tr>{_article('cn', pair, urls, texts)}{_article('ru', pair, urls, texts)}"
             f'<td>{_e(pair.get("link_type"))}</td><td class="num">{_e(pair.get("similarity"))}</td>'
             f'<td class="num">{_e(pair.get("lag_hours"))}</td></tr>'
         )
@@ -241,14 +246,39 @@ def _narrative(flag: pd.Series, group: pd.DataFrame, evidence: pd.DataFrame, url
     return "".join(parts)
 
 
-def _article(bloc: str, pair: pd.Series, urls: dict[str, str]) -> str:
+def _article(bloc: str, pair: pd.Series, urls: dict[str, str], texts: dict[str, str]) -> str:
     article_id = _cell("", pair.get(f"{bloc}_id"))
     title = _e(pair.get(f"{bloc}_title"))
     url = _safe_url(pair.get(f"{bloc}_url")) or urls.get(article_id, "")
     link = f'<a href="{_e(url)}">{title}</a>' if url else title
     when = _e(iso_utc(pair.get(f"{bloc}_published_at")))
     outlet = _e(pair.get(f"{bloc}_outlet"))
-    return f'<td class="{bloc}"><b>{outlet}</b> {when}<br>{link}<br><code>{_e(article_id)}</code></td>'
+    passage = _passage(bloc, pair, texts.get(article_id, ""))
+    head = f"<b>{outlet}</b> {when}<br>{link}<br><code>{_e(article_id)}</code>"
+    return f'<td class="{bloc}">{head}{passage}</td>'
+
+
+def _passage(bloc: str, pair: pd.Series, text: str) -> str:
+    """The matching passage of a long article, highlighted inside its surrounding text.
+
+    Shown only when the passage is part of a longer text (passage units): for a headline or a
+    short item the passage is the whole article and the cell already shows it.
+    """
+    passage = _cell("", pair.get(f"{bloc}_passage")).strip()
+    start, end = (pd.to_numeric(pair.get(f"{bloc}_passage_{k}"), errors="coerce") for k in ("start", "end"))
+    if not passage or pd.isna(start) or pd.isna(end):
+        return ""
+    start, end = int(start), int(end)
+    if start < 0:  # the article's title matched on its own
+        return f'<blockquote class="passage">title: <mark>{_e(passage)}</mark></blockquote>'
+    if not 0 <= start < end <= len(text) or end - start >= len(text.strip()):
+        return ""
+    lo, hi = max(0, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS)
+    before, after = ("… " if lo else "") + text[lo:start], text[end:hi] + (" …" if hi < len(text) else "")
+    return (
+        f'<blockquote class="passage">{_e(before)}<mark>{_e(text[start:end])}</mark>{_e(after)}</blockquote>'
+        f'<span class="muted">matching passage: characters {start}–{end} of {len(text)}</span>'
+    )
 
 
 def _members(group: pd.DataFrame, urls: dict[str, str]) -> str:
@@ -294,6 +324,14 @@ def _urls(members: pd.DataFrame) -> dict[str, str]:
     known = members.drop_duplicates("id")
     safe = {str(i): _safe_url(u) for i, u in zip(known["id"], known["url"], strict=True)}
     return {i: u for i, u in safe.items() if u}
+
+
+def _texts(members: pd.DataFrame) -> dict[str, str]:
+    """Article id -> text, to show a matching passage in its context."""
+    if "text" not in members:
+        return {}
+    known = members.drop_duplicates("id")
+    return {str(i): t for i, t in zip(known["id"], known["text"], strict=True) if isinstance(t, str) and t}
 
 
 def _safe_url(value: Any) -> str:

@@ -97,6 +97,33 @@ def test_best_pair_from_flags_when_no_pairs_and_scorer_pairs_when_given() -> Non
     assert not any(h.startswith("javascript:") for h in hrefs)
 
 
+def test_the_matching_passage_of_a_long_article_is_highlighted_in_its_context() -> None:
+    flags, members = frames()
+    # A real Kremlin transcript paragraph (2022-03-16) inside filler standing for the rest of it.
+    paragraph = (
+        "There was a network of dozens of laboratories in Ukraine, where military biological "
+        "programmes were run under the guidance and with the financial support of the Pentagon."
+    )
+    before, after = "On the economy. " * 40, " On regional budgets & <taxes>." * 40
+    text = before + paragraph + after
+    members.loc[members["id"] == "r1", "text"] = text
+    start, end = len(before), len(before) + len(paragraph)
+    pairs = pd.DataFrame(
+        {"narrative_id": ["N1"], "cn_id": ["c1"], "cn_outlet": "CGTN", "cn_title": ["a"],
+         "ru_id": ["r1"], "ru_outlet": "Kremlin", "ru_title": ["Meeting"], "similarity": [0.55],
+         "lag_hours": [35.0], "link_type": ["echo"], "cn_passage": [EVIL], "cn_passage_start": [0],
+         "cn_passage_end": [len(EVIL)], "ru_passage": [paragraph], "ru_passage_start": [start],
+         "ru_passage_end": [end]}
+    )  # fmt: skip
+    page = render_report(flags, members, pairs, MANIFEST)
+    assert f"<mark>{paragraph}</mark>" in page
+    assert f"characters {start}–{end} of {len(text)}" in page
+    assert "On regional budgets &amp; &lt;taxes&gt;." in page  # context, escaped
+    assert page.count("<mark>") == 1  # the cn item is short: its passage is the whole item
+    shown = page[page.index("<mark>") - 400 : page.index("</mark>") + 400]
+    assert shown.count("On the economy.") < 40  # only a window of context, not the whole text
+
+
 def test_extra_flag_columns_are_shown_in_the_summary() -> None:
     flags, members = frames()
     page = render_report(flags, members, None, MANIFEST)
