@@ -14,9 +14,9 @@ import networkx as nx
 import pandas as pd
 
 EDGE_COLUMNS = [
-    "source_outlet", "source_bloc", "target_outlet", "target_bloc",
-    "narratives", "cross_bloc", "median_lag_hours", "republications", "citations", "echoes",
-    "example_narrative_id",
+    "source_outlet", "source_bloc", "source_channel_type", "target_outlet", "target_bloc",
+    "target_channel_type", "narratives", "cross_bloc", "median_lag_hours", "republications", "citations",
+    "echoes", "example_narrative_id",
 ]  # fmt: skip
 
 
@@ -52,8 +52,12 @@ def outlet_edges(members: pd.DataFrame, pairs: pd.DataFrame | None = None) -> pd
     for column, link in (("republications", "republication"), ("citations", "citation"), ("echoes", "echo")):
         edges[column] = [counts.get((a, b, link), 0) for a, b in key]
     edges["median_lag_hours"] = edges["median_lag_hours"].round(2)
+    if "channel_type" in members:  # from the registry (detector/channels.py)
+        channel = members.drop_duplicates("outlet").set_index("outlet")["channel_type"]
+        edges["source_channel_type"] = edges["source_outlet"].map(channel)
+        edges["target_channel_type"] = edges["target_outlet"].map(channel)
     edges = edges.sort_values(["narratives", *keys], ascending=[False, True, True, True, True])
-    return edges[EDGE_COLUMNS].reset_index(drop=True)
+    return edges.reindex(columns=EDGE_COLUMNS).reset_index(drop=True)
 
 
 def link_counts(pairs: pd.DataFrame | None) -> dict[tuple[str, str, str], int]:
@@ -69,9 +73,9 @@ def link_counts(pairs: pd.DataFrame | None) -> dict[tuple[str, str, str], int]:
 
 def write_graphml(edges: pd.DataFrame, path: Path) -> None:
     graph = nx.DiGraph()
-    for row in edges.itertuples(index=False):
-        graph.add_node(row.source_outlet, bloc=row.source_bloc)
-        graph.add_node(row.target_outlet, bloc=row.target_bloc)
+    for row in edges.reindex(columns=EDGE_COLUMNS).itertuples(index=False):
+        graph.add_node(row.source_outlet, bloc=row.source_bloc, channel_type=_text(row.source_channel_type))
+        graph.add_node(row.target_outlet, bloc=row.target_bloc, channel_type=_text(row.target_channel_type))
         graph.add_edge(
             row.source_outlet, row.target_outlet, narratives=int(row.narratives),
             cross_bloc=bool(row.cross_bloc), median_lag_hours=float(row.median_lag_hours),
@@ -80,3 +84,8 @@ def write_graphml(edges: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     nx.write_graphml(graph, tmp)
     tmp.replace(path)
+
+
+def _text(value: object) -> str:
+    """A GraphML attribute value: missing values (older stored runs) become ""."""
+    return value if isinstance(value, str) else ""

@@ -11,6 +11,7 @@ from detector import __version__
 from detector.commands.common import config_option, domain_errors
 from detector.commands.evaluation import eval_command, tune_command
 from detector.config import load_config
+from detector.registry import CHANNEL_TYPES, UNKNOWN_CHANNEL
 
 store_option = click.option(
     "--store", "store_path", type=click.Path(dir_okay=False), default="out/detector.duckdb",
@@ -99,15 +100,19 @@ def ingest(config_path: str, inputs: tuple[str, ...], store_path: str) -> None:
     "--out", "-o", "out_dir", type=click.Path(file_okay=False), required=True, help="Folder for the reports."
 )
 @store_option
+@click.option(
+    "--channel-type", "channel_types", multiple=True, type=click.Choice([*CHANNEL_TYPES, UNKNOWN_CHANNEL]),
+    help="Keep only narratives that reached this channel type (repeat for any of several).",
+)  # fmt: skip
 @domain_errors
-def report(run_id: str, out_dir: str, store_path: str) -> None:
+def report(run_id: str, out_dir: str, store_path: str, channel_types: tuple[str, ...]) -> None:
     """Write a finished run's reports again from the store, without recomputing anything.
 
-    Every CSV comes out byte-identical to the run's own.
+    Every CSV comes out byte-identical to the run's own (unless filtered with --channel-type).
     """
     from detector.review import rewrite_reports
 
-    paths = rewrite_reports(Path(store_path), run_id, Path(out_dir))
+    paths = rewrite_reports(Path(store_path), run_id, Path(out_dir), channel_types)
     click.echo(f"{run_id}: {', '.join(Path(p).name for p in paths.values())} -> {out_dir}")
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
+from detector.channels import channel_table, row_channels
 from detector.report import FLAG_COLUMNS, atomic_writer, iso_utc
 
 BLOC_COLOURS = {"cn": "#c62828", "ru": "#1565c0", "control": "#9e9e9e"}
@@ -29,7 +30,7 @@ OTHER_COLOUR = "#6d4c41"
 SUMMARY_COLUMNS = [
     "rank", "narrative_id", "label", "p_value", "score", "direction", "lag_hours", "leader_outlet",
     "best_similarity", "n_articles", "n_cn", "n_ru", "outlets_cn", "outlets_ru", "languages",
-    "control_share", "burstiness", "first_seen", "last_seen",
+    "channel_path", "language_path", "control_share", "burstiness", "first_seen", "last_seen",
 ]  # fmt: skip
 # Written by other stages when they run; linked from the page only when present in the folder.
 OPTIONAL_FILES = ("outlets.csv", "outlets.graphml")
@@ -59,6 +60,12 @@ SCRIPT = """
   if (!table) return;
   const body = table.tBodies[0], rows = Array.from(body.rows), heads = Array.from(table.tHead.rows[0].cells);
   const filter = document.getElementById("filter"), shown = document.getElementById("shown");
+  const boxes = Array.from(document.querySelectorAll("input[data-channel]"));
+  const channelOk = (row) => {
+    const on = boxes.filter((b) => b.checked).map((b) => b.dataset.channel);
+    const has = (row.dataset.channels || "").split(" ");
+    return on.length === 0 || on.some((c) => has.includes(c));
+  };
   const key = (row, i) => {
     const text = row.cells[i].textContent.trim(), num = Number(text);
     return text === "" ? [2, ""] : Number.isNaN(num) ? [1, text.toLowerCase()] : [0, num];
@@ -66,7 +73,10 @@ SCRIPT = """
   const update = () => {
     const q = filter.value.trim().toLowerCase();
     let n = 0;
-    for (const row of rows) { row.hidden = !row.textContent.toLowerCase().includes(q); n += !row.hidden; }
+    for (const row of rows) {
+      row.hidden = !(row.textContent.toLowerCase().includes(q) && channelOk(row));
+      n += !row.hidden;
+    }
     shown.textContent = `${n} of ${rows.length} narratives shown`;
   };
   heads.forEach((th, i) => th.addEventListener("click", () => {
@@ -81,6 +91,7 @@ SCRIPT = """
     rows.forEach((row) => body.appendChild(row));
   }));
   filter.addEventListener("input", update);
+  boxes.forEach((box) => box.addEventListener("change", update));
   update();
 })();
 """
@@ -107,6 +118,7 @@ def render_report(
     if flags.empty:
         parts.append("<p>No narrative was flagged in this run.</p>")
     else:
+        parts.append(channel_table(flags, members))
         parts.append(_summary(flags))
         urls, texts = _urls(members), _texts(members)
         for _, flag in flags.iterrows():
@@ -175,7 +187,7 @@ def timeline_png(group: pd.DataFrame, best: tuple[str, str] | None = None) -> by
 
 # ---- page parts ---------------------------------------------------------------------------------
 def _run_facts(manifest: dict[str, Any], files: Sequence[str]) -> str:
-    keys = ("started_at", "config_hash", "method_hash", "model_id", "seed")
+    keys = ("started_at", "config_hash", "method_hash", "model_id", "seed", "filter")
     facts = [(key, manifest.get(key)) for key in keys]
     for item in manifest.get("inputs", []):
         facts.append(("input", f"{item.get('path')} (sha256 {item.get('sha256')})"))
@@ -199,7 +211,7 @@ def _summary(flags: pd.DataFrame) -> str:
             if column == "narrative_id":
                 text = f'<a href="#{text}">{text}</a>'
             cells.append(f'<td class="label">{text}</td>' if column == "label" else f"<td>{text}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
+        body.append(f'<tr data-channels="{_e(row_channels(flag))}">{"".join(cells)}</tr>')
     return (
         '<h2>Flagged narratives</h2><p><input id="filter" type="search" placeholder="Filter rows…" '
         'aria-label="Filter narratives"> <span id="shown" class="muted"></span> '
@@ -225,6 +237,9 @@ def _narrative(
     parts = [f'<section id="{nid}"><h2>{title}</h2><p><b>{_e(flag.get("label", ""))}</b></p><p>{facts}</p>']
     if _cell("path", flag.get("path")):
         parts.append(f'<p class="muted">Spread: {_e(flag.get("path"))}</p>')
+    if _cell("channel_path", flag.get("channel_path")):
+        reached = f"{_e(flag.get('channel_path'))}; languages: {_e(flag.get('language_path'))}"
+        parts.append(f'<p class="muted">Channel types: {reached}</p>')
     if not group.empty:
         best = (str(flag.get("best_cn_id")), str(flag.get("best_ru_id")))
         data = base64.b64encode(timeline_png(group, best)).decode("ascii")
@@ -253,6 +268,8 @@ def _article(bloc: str, pair: pd.Series, urls: dict[str, str], texts: dict[str, 
     link = f'<a href="{_e(url)}">{title}</a>' if url else title
     when = _e(iso_utc(pair.get(f"{bloc}_published_at")))
     outlet = _e(pair.get(f"{bloc}_outlet"))
+    channel = _e(pair.get(f"{bloc}_channel_type"))
+    outlet += f' <span class="muted">[{channel}]</span>' if channel else ""
     passage = _passage(bloc, pair, texts.get(article_id, ""))
     head = f"<b>{outlet}</b> {when}<br>{link}<br><code>{_e(article_id)}</code>"
     return f'<td class="{bloc}">{head}{passage}</td>'
@@ -290,12 +307,14 @@ def _members(group: pd.DataFrame, urls: dict[str, str]) -> str:
         rows.append(
             f'<tr><td class="{_e(member["bloc"])}">{_e(member["bloc"])}</td>'
             f"<td>{_e(iso_utc(member['published_at']))}</td><td>{_e(member['outlet'])}</td>"
+            f"<td>{_e(member.get('channel_type'))}</td>"
             f"<td>{_e(member.get('language'))}</td><td>{link}</td><td><code>{_e(member['id'])}</code></td>"
             f"<td>{_e(_cell('similarity_to_centre', member.get('similarity_to_centre')))}</td></tr>"
         )
     return (
         f"<details><summary>All {len(group)} articles</summary><table><thead><tr><th>bloc</th>"
-        "<th>published (UTC)</th><th>outlet</th><th>language</th><th>title or text</th><th>id</th>"
+        "<th>published (UTC)</th><th>outlet</th><th>channel type</th><th>language</th>"
+        "<th>title or text</th><th>id</th>"
         f"<th>similarity to centre</th></tr></thead><tbody>{''.join(rows)}</tbody></table></details>"
     )
 

@@ -3,6 +3,7 @@ terminal. Nothing is recomputed; both use the frames the run stored beside its m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from detector.channels import filter_frames
 from detector.errors import NotFoundError
 from detector.html_report import headline
 from detector.report import iso_utc, write_reports
@@ -26,8 +28,14 @@ def open_store(path: Path) -> Store:
     return Store(path)
 
 
-def rewrite_reports(store: Path, run_id: str, out_dir: Path) -> dict[str, str]:
-    """Write ``run_id``'s reports into ``out_dir`` again; its CSVs come out byte-identical."""
+def rewrite_reports(
+    store: Path, run_id: str, out_dir: Path, channel_types: Sequence[str] = ()
+) -> dict[str, str]:
+    """Write ``run_id``'s reports into ``out_dir`` again; its CSVs come out byte-identical.
+
+    With ``channel_types``, only the narratives that reached any of them are written (see
+    :func:`detector.channels.filter_frames`), and the manifest records the filter.
+    """
     with open_store(store) as db:
         manifest = db.run_manifest(run_id)
         frames = db.report_frames(run_id)
@@ -36,6 +44,9 @@ def rewrite_reports(store: Path, run_id: str, out_dir: Path) -> dict[str, str]:
             f"run {run_id} in {store} has no stored report rows (an older version ran it). "
             "Run `detector run` on its input again to store them."
         )
+    if channel_types:
+        frames = filter_frames(frames, channel_types)
+        manifest = {**manifest, "filter": {"channel_type": sorted(set(channel_types))}}
     return write_reports(
         out_dir, frames["flags"], frames["members"], manifest,
         pairs=frames.get("pairs"), outlets=frames.get("outlets"),

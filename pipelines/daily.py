@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from detector.amplification import outlet_edges
+from detector.channels import add_channels
 from detector.cluster import Lineage, Window, WindowClusterer, iter_narratives
 from detector.config import Config
 from detector.embed import EmbeddingStage
@@ -263,7 +264,8 @@ def score_narratives(
     )
     if matcher is not None:
         member_rows = member_rows.merge(member_passages(pairs), on=["narrative_id", "id"], how="left")
-    return Findings(flags, member_rows, pairs.reset_index(drop=True), outlet_edges(member_rows, pairs))
+    flags, member_rows, pairs = add_channels(flags, member_rows, pairs.reset_index(drop=True), links.registry)
+    return Findings(flags, member_rows, pairs, outlet_edges(member_rows, pairs))
 
 
 def member_passages(pairs: pd.DataFrame) -> pd.DataFrame:

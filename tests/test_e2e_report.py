@@ -145,3 +145,33 @@ def test_report_renders_offline_in_chromium_without_errors(
     shot = tmp_path / "report.png"
     browse(out / "report.html", tmp_path / "profile2", f"--screenshot={shot}", "--window-size=1400,1800")
     assert shot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_reports_carry_channel_types_and_report_filters_by_them(
+    run: tuple[Path, RunSummary], tmp_path: Path
+) -> None:
+    out, summary = run
+    flags = pd.read_csv(out / "flags.csv", encoding="utf-8-sig", keep_default_na=False)
+    members = pd.read_csv(out / "members.csv", encoding="utf-8-sig", keep_default_na=False)
+    pairs = pd.read_csv(out / "pairs.csv", encoding="utf-8-sig", keep_default_na=False)
+    # The sample's outlets are state media (CGTN, RT, CCTV, RIA ...) and BBC Russian (control).
+    assert set(members["channel_type"]) <= {"state_media", "control"}
+    assert "state_media" in set(members["channel_type"])
+    assert set(pairs["cn_channel_type"]) == set(pairs["ru_channel_type"]) == {"state_media"}
+    assert flags["channel_path"].str.startswith("state_media").all()
+    assert (flags["language_path"] != "").all()
+    store = str(out / "detector.duckdb")
+    args = ["report", "--run", summary.run_id, "--store", store, "--channel-type"]
+    kept = CliRunner().invoke(main, [*args, "state_media", "--out", str(tmp_path / "state")])
+    assert kept.exit_code == 0, kept.output
+    assert (tmp_path / "state" / "flags.csv").read_bytes() == (out / "flags.csv").read_bytes()
+    none = CliRunner().invoke(
+        main, [*args, "diplomatic", "--channel-type", "aggregator", "--out", str(tmp_path / "d")]
+    )
+    assert none.exit_code == 0, none.output
+    assert pd.read_csv(tmp_path / "d" / "flags.csv", encoding="utf-8-sig").empty
+    manifest = json.loads((tmp_path / "d" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["filter"] == {"channel_type": ["aggregator", "diplomatic"]}
+    bad = CliRunner().invoke(main, [*args, "tabloid", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2
+    assert "tabloid" in bad.output

@@ -113,3 +113,30 @@ def test_event_scorer_on_real_pipeline_output(
     assert s.n_flagged == len(flagged)
     assert s.false_flags_per_1000 == pytest.approx(1000 * s.n_false_flags / run.n_articles)
     assert feed_store(tmp_path / "eval.duckdb", small_feed).is_file()
+
+
+def test_parallel_sample_is_evaluated_per_language_pair(default_config: Config, tmp_path: Path) -> None:
+    """The NTREX-128 sample (real human translations): every cross-lingual pair of en, ar, es, fr,
+    ru, zh gets a row, and translations of one sentence score above sentences of other stories."""
+    from detector.evaluate.data import load_parallel
+    from detector.evaluate.harness import evaluate
+
+    lines = Path(__file__).resolve().parents[1] / "data" / "parallel" / "ntrex128" / "lines.tsv"
+    files = classify_files([str(lines)])
+    assert files.parallel == lines
+    sample = load_parallel(lines)
+    assert sample.groupby("language").size().to_dict() == dict.fromkeys(
+        ("ar", "en", "es", "fr", "ru", "zh"), 35
+    )
+    result = evaluate(default_config, files, tmp_path / "eval.duckdb", ("pair",), n_pairs=50, seed=0)
+    table = result.tables["pairs_parallel_translation"].set_index("language_pair")
+    cross = {
+        f"{a}-{b}"
+        for a in ("ar", "en", "es", "fr", "ru", "zh")
+        for b in ("ar", "en", "es", "fr", "ru", "zh")
+        if a < b
+    }
+    assert cross <= set(table.index)
+    assert (table.loc[sorted(cross), "n_pos"] == 35).all()
+    assert (table.loc[sorted(cross), "mean_sim_pos"] > table.loc[sorted(cross), "mean_sim_neg"]).all()
+    assert "pairs_parallel_story" in result.tables

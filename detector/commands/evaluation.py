@@ -15,8 +15,9 @@ from detector.errors import InputError
 
 data_option = click.option(
     "--data", "-d", "data", multiple=True, required=True,
-    help="Labelled file: e_propaganda_diary_narratives.csv, g_semeval2022_pairs.csv or an events "
-    "*_feed.csv (its *_truth.csv beside it). Repeat for several.",
+    help="Labelled file: e_propaganda_diary_narratives.csv, g_semeval2022_pairs.csv, a parallel sample's "
+    "lines.tsv (data/parallel/ntrex128/lines.tsv) or an events *_feed.csv (its *_truth.csv beside it). "
+    "Repeat for several.",
 )  # fmt: skip
 store_option = click.option(
     "--store", "store_path", type=click.Path(dir_okay=False), default=".cache/eval.duckdb",
@@ -45,6 +46,8 @@ TITLES = {
     "pairs_E_claim": "Pair level, file E: same claim in other words (positives) vs other narratives",
     "pairs_E_translation": "Pair level, file E: translations of one quote (trivial positives)",
     "pairs_G": "Pair level, file G (SemEval-2022): Overall <= 2 similar vs >= 3 dissimilar",
+    "pairs_parallel_translation": "Pair level, parallel sample: translations of a sentence vs other stories",
+    "pairs_parallel_story": "Pair level, parallel sample: other sentence of the same story vs other stories",
     "clusters_E": "Cluster level, file E (en as cn, ru as ru; noise = singletons)",
     "events": "Event level: run_daily on event feeds",
 }
@@ -59,7 +62,7 @@ TITLES = {
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write all tables as JSON here.")
 @click.option("--plots", "plot_dir", type=click.Path(file_okay=False), help="Write pr_curve.png here.")
 @click.option("--pairs", "n_pairs", type=click.IntRange(1), default=200, show_default=True,
-              help="File-E pairs per kind and language pair.")  # fmt: skip
+              help="File-E (and parallel-sample) pairs per kind and language pair.")  # fmt: skip
 @domain_errors
 def eval_command(
     config_path: str,

@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 NARRATIVES_FILE = "e_propaganda_diary_narratives.csv"
 SEMEVAL_PAIRS_FILE = "g_semeval2022_pairs.csv"
 SEMEVAL_ARTICLES_FILE = "g_semeval2022_articles.csv"
+# A parallel sample (data/parallel/): lines.tsv (source line, document) beside one <code>.txt per
+# language, line-aligned. File codes of NTREX-128 -> the ISO 639-1 codes the detector uses.
+PARALLEL_LINES_FILE = "lines.tsv"
+PARALLEL_LANGUAGES = {"eng": "en", "arb": "ar", "spa": "es", "fra": "fr", "rus": "ru", "zho-CN": "zh"}
 
 # SemEval-2022 Task 8 "Overall" runs 1 (very similar) .. 4 (very dissimilar), averaged over
 # annotators. <= 2 is "similar", >= 3 "dissimilar"; averages strictly between are ambiguous and
@@ -38,6 +42,7 @@ class DataFiles:
 
     narratives: Path | None = None
     semeval_pairs: Path | None = None
+    parallel: Path | None = None  # lines.tsv of a parallel sample
     feeds: tuple[tuple[Path, Path], ...] = ()  # (feed, truth)
 
 
@@ -49,7 +54,7 @@ def _read(path: Path, **kwargs: object) -> pd.DataFrame:
 
 def classify_files(paths: list[str]) -> DataFiles:
     """Sort ``--data`` paths into the three kinds the harness knows; anything else is an error."""
-    narratives = semeval = None
+    narratives = semeval = parallel = None
     feeds: list[tuple[Path, Path]] = []
     for raw in paths:
         path = Path(raw)
@@ -59,6 +64,8 @@ def classify_files(paths: list[str]) -> DataFiles:
             narratives = path
         elif path.name == SEMEVAL_PAIRS_FILE:
             semeval = path
+        elif path.name == PARALLEL_LINES_FILE:
+            parallel = path
         elif path.name.endswith("_feed.csv"):
             truth = path.with_name(path.name.removesuffix("_feed.csv") + "_truth.csv")
             if not truth.is_file():
@@ -70,9 +77,10 @@ def classify_files(paths: list[str]) -> DataFiles:
             raise InputError(
                 raw,
                 "not a labelled file the evaluation knows",
-                f"pass {NARRATIVES_FILE}, {SEMEVAL_PAIRS_FILE} or an events *_feed.csv with its *_truth.csv",
+                f"pass {NARRATIVES_FILE}, {SEMEVAL_PAIRS_FILE}, a parallel sample's {PARALLEL_LINES_FILE} "
+                "or an events *_feed.csv with its *_truth.csv",
             )
-    return DataFiles(narratives, semeval, tuple(feeds))
+    return DataFiles(narratives, semeval, parallel, tuple(feeds))
 
 
 def load_narratives(path: Path) -> pd.DataFrame:
@@ -82,6 +90,35 @@ def load_narratives(path: Path) -> pd.DataFrame:
     if missing:
         raise InputError(str(path), f"missing columns {sorted(missing)}", "use the file E of the dev corpus")
     return frame.reset_index(drop=True)
+
+
+def load_parallel(lines_path: Path) -> pd.DataFrame:
+    """A line-aligned parallel sample as file-E-like rows: ``id, language, text`` with the source
+    line as ``quote_id`` (a translation = same line) and its document as ``claim_id`` and
+    ``narrative_id`` (same story = same document), so :func:`sample_narrative_pairs` applies."""
+    lines = _read(lines_path, sep="\t")
+    frames = []
+    for code, language in PARALLEL_LANGUAGES.items():
+        path = lines_path.with_name(f"{code}.txt")
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8").splitlines()
+        if len(text) != len(lines):
+            raise InputError(
+                str(path), f"{len(text)} lines, {lines_path.name} lists {len(lines)}", "re-copy it"
+            )
+        frames.append(
+            pd.DataFrame(
+                {"id": [f"{language}-{n}" for n in lines["line"]], "language": language, "text": text,
+                 "quote_id": lines["line"].to_numpy(), "claim_id": lines["document"].to_numpy(),
+                 "narrative_id": lines["document"].to_numpy()}
+            )
+        )  # fmt: skip
+    if not frames:
+        raise InputError(
+            str(lines_path), "no <language>.txt beside it", f"use one of {list(PARALLEL_LANGUAGES)}"
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 def load_semeval(pairs_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -14,7 +14,13 @@ import pandas as pd
 from detector.config import Config, language_pair
 from detector.embed import EmbeddingStage
 from detector.evaluate.clusters import cluster_table
-from detector.evaluate.data import DataFiles, load_narratives, load_semeval, sample_narrative_pairs
+from detector.evaluate.data import (
+    DataFiles,
+    load_narratives,
+    load_parallel,
+    load_semeval,
+    sample_narrative_pairs,
+)
 from detector.evaluate.events import EventRun, evaluate_feed, event_row
 from detector.evaluate.pairs import PairSet, embed_frame, pair_table, score_pairs
 from detector.store import Store
@@ -61,7 +67,7 @@ def evaluate(
     file-E pair per language pair.
     """
     result = Evaluation()
-    if {"pair", "cluster"} & set(levels) and (files.narratives or files.semeval_pairs):
+    if {"pair", "cluster"} & set(levels) and (files.narratives or files.semeval_pairs or files.parallel):
         clock = time.perf_counter()
         stage = EmbeddingStage(**asdict(config.embed))
         with Store(store) as db:
@@ -95,6 +101,19 @@ def evaluate(
                 )
                 result.pair_sets.append(scored)
                 result.tables["pairs_G"] = pair_table(scored)
+            if files.parallel is not None and "pair" in levels:
+                parallel = load_parallel(files.parallel)
+                p_vectors = embed_frame(stage, db, parallel)
+                # Same document, other sentence: the same story in other words ("story").
+                p_pairs = sample_narrative_pairs(parallel, n_pairs, seed).replace(
+                    {"kind": {"claim": "story"}}
+                )
+                scored = score_pairs(
+                    config, "parallel", p_pairs, p_vectors[p_pairs["i"]], p_vectors[p_pairs["j"]]
+                )
+                result.pair_sets.append(scored)
+                result.tables["pairs_parallel_translation"] = pair_table(scored, "translation")
+                result.tables["pairs_parallel_story"] = pair_table(scored, "story")
         result.seconds["pair+cluster"] = round(time.perf_counter() - clock, 1)
     if "event" in levels and files.feeds:
         clock = time.perf_counter()
