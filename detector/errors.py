@@ -45,7 +45,9 @@ class InputError(DetectorError):
         return _input_error, (self.file, self.problem, self.fix, self.row, self.field, self.seen)
 
 
-def _input_error(file: str, problem: str, fix: str, row: int | None, field: str | None, seen: object) -> InputError:
+def _input_error(
+    file: str, problem: str, fix: str, row: int | None, field: str | None, seen: object
+) -> InputError:
     return InputError(file, problem, fix, row=row, field=field, seen=seen)
 
 

@@ -180,7 +180,9 @@ class FeedReader:
                 except InputError as exc:
                     if self.on_bad_row == "error":
                         raise
-                    later.append(_rejection(str(article["source_file"]), exc.row or 0, str(article["id"]), exc))
+                    later.append(
+                        _rejection(str(article["source_file"]), exc.row or 0, str(article["id"]), exc)
+                    )
                     continue
                 accepted.append(article)
             rejected.extend(sorted(part.rejected + later, key=lambda r: int(str(r["source_row"]))))
