@@ -175,6 +175,7 @@ class EngineConfig(_Section):
     workers: int = _range(0, 1_000_000, 0)
     object_store_mb: int = _range(0, 2**30, 0)
     shard_dir: str = ""
+    shard_texts: int = _range(1, 2**31 - 1, 1024)
 
 
 @dataclass(frozen=True)

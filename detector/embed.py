@@ -181,17 +181,18 @@ class EmbeddingStage:
             for t, b in zip(articles["title"].fillna(""), articles["text"].fillna(""), strict=True)
         ]
 
-    def plan(self, store: Store, texts: list[str]) -> list[list[Batch]]:
+    def plan(self, store: Store, texts: list[str], shard_texts: int = CACHE_CHUNK) -> list[list[Batch]]:
         """The texts the cache lacks, as shards of model batches: ``(hash, text)`` pairs sorted by
         hash (so batches, and therefore vectors, do not depend on input order), cut into batches
-        of ``batch_size``, grouped ``CACHE_CHUNK // batch_size`` batches to a shard (the unit
+        of ``batch_size``, grouped ``shard_texts // batch_size`` batches to a shard (the unit
         committed to the cache, or written as one Parquet shard by the Ray engine). Every engine
-        encodes exactly these batches, which keeps their vectors bit-identical."""
+        encodes exactly these batches, whatever the shard size, which keeps vectors bit-identical
+        (at equal ``threads``: the model's sums depend on both)."""
         hashes = [text_hash(t) for t in texts]
         cached = store.cached_hashes(hashes, self.model_id)
         items = sorted({h: t for h, t in zip(hashes, texts, strict=True) if h not in cached}.items())
         batches = [items[b : b + self.batch_size] for b in range(0, len(items), self.batch_size)]
-        per_shard = max(1, CACHE_CHUNK // self.batch_size)
+        per_shard = max(1, shard_texts // self.batch_size)
         return [batches[s : s + per_shard] for s in range(0, len(batches), per_shard)]
 
     def ensure_cached(self, store: Store, texts: list[str]) -> int:

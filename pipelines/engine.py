@@ -62,6 +62,7 @@ def make_engine(
     workers: int = 0,
     object_store_mb: int = 0,
     shard_dir: str = "",
+    shard_texts: int = 1024,
 ) -> Engine:
     """The engine named by ``[engine] kind``; the other arguments are the Ray engine's
     (:class:`pipelines.ray_engine.RayEngine`) and are ignored by the local one."""
@@ -70,5 +71,5 @@ def make_engine(
     if kind == "ray":
         from pipelines.ray_engine import RayEngine
 
-        return RayEngine(address, cpus, workers, object_store_mb, shard_dir)
+        return RayEngine(address, cpus, workers, object_store_mb, shard_dir, shard_texts)
     raise ConfigError(f"[engine] kind = {kind!r}; use one of {list(KINDS)}.")

@@ -51,6 +51,8 @@ class RayEngine:
         (0 = as many as the cluster's CPUs allow).
     object_store_mb : object store of a private instance in MiB (0 = Ray's default, 30 % of RAM).
     shard_dir : folder for embedding shards (``""`` = ``<store>.shards`` beside the store).
+    shard_texts : texts per embedding shard, in whole ``[embed] batch_size`` batches: what a
+        killed backfill can lose (vectors do not depend on it).
     """
 
     def __init__(
@@ -60,12 +62,14 @@ class RayEngine:
         workers: int = 0,
         object_store_mb: int = 0,
         shard_dir: str = "",
+        shard_texts: int = 1024,
     ) -> None:
         self.address = address
         self.cpus = cpus
         self.workers = workers
         self.object_store_mb = object_store_mb
         self.shard_dir = shard_dir
+        self.shard_texts = shard_texts
 
     # ---- the cluster ------------------------------------------------------------------------
     def ray(self) -> Any:
@@ -142,7 +146,9 @@ class RayEngine:
 
     # ---- embedding --------------------------------------------------------------------------
     def embed(self, embedding: EmbeddingStage, store: Store, texts: list[str]) -> int:
-        shards = embedding.plan(store, texts)
+        """Encode the shards of the plan no earlier attempt wrote, then load every shard of the
+        plan into the store in one transaction; returns how many texts were encoded now."""
+        shards = embedding.plan(store, texts, self.shard_texts)
         if not shards:
             log.info("embeddings: all %d texts cached for %s", len(texts), embedding.model_id)
             return 0
@@ -151,9 +157,9 @@ class RayEngine:
         folder.mkdir(parents=True, exist_ok=True)
         paths = [shard_path(folder, model_id, shard) for shard in shards]
         todo = [i for i, path in enumerate(paths) if not path.is_file()]
-        n_texts = sum(len(shard_hashes(shard)) for shard in shards)
-        log.info("embeddings: %d texts in %d shards, %d shards already written in %s",
-                 n_texts, len(shards), len(shards) - len(todo), folder)  # fmt: skip
+        n_todo = sum(len(shard_hashes(shards[i])) for i in todo)
+        log.info("embeddings: %d texts to embed in %d shards, %d shards already written in %s",
+                 n_todo, len(todo), len(shards) - len(todo), folder)  # fmt: skip
         if todo:
             self._encode_shards(embedding, shards, paths, todo, model_id)
         store.put_embedding_tables(read_shard(path) for path in paths)
@@ -161,7 +167,7 @@ class RayEngine:
             path.unlink()
         if not any(folder.iterdir()):
             folder.rmdir()
-        return n_texts
+        return n_todo
 
     def _encode_shards(
         self, embedding: EmbeddingStage, shards: list[Any], paths: list[Path], todo: list[int], model_id: str
