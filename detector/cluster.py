@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
 import faiss
@@ -31,6 +32,7 @@ from sklearn.decomposition import PCA
 from tqdm.auto import tqdm
 
 from detector.index import CrossBlocSearcher
+from detector.parallel import Mapper, serial_map
 from detector.sync_graph import components, csls_edges, unit_components
 from detector.times import epoch_seconds, to_seconds
 
@@ -175,6 +177,7 @@ class WindowClusterer:
         windows: list[Window],
         previous_of: Callable[[Window], pd.DataFrame],
         units: tuple[np.ndarray, np.ndarray] | None = None,
+        mapper: Mapper = serial_map,
     ) -> tuple[pd.DataFrame, Lineage]:
         """Cluster ``windows`` in time order.
 
@@ -183,40 +186,33 @@ class WindowClusterer:
         (empty if none), so narratives continue across separate runs. ``units`` =
         ``(passage vectors, article row of each passage)`` makes the sync-graph match passages
         (``[passages] unit = "passage"``); article vectors still serve the rescue step.
+
+        Each window's clustering depends only on its own rows (and the scope-wide edges), so the
+        windows go through ``mapper`` (one after another by default, in parallel under an
+        engine); linking a window to the one before is sequential and happens here, in order.
         """
         times = epoch_seconds(articles["published_at"])
-        blocs = articles["bloc"].to_numpy()
-        edges, unit_article = None, None
-        if self.method == "sync-graph":
-            # One neighbour search over the whole scope: each article's hubness is measured over
-            # the other bloc within ± the window length of it, not truncated at a window edge.
-            unit_vectors, unit_article = units if units is not None else (vectors, None)
-            edges = csls_edges(
-                unit_vectors, blocs, times, self.csls_k, self.mutual_rank, float(self.window_hours),
-                self.searcher, unit_article=unit_article,
-            )  # fmt: skip
-            edges = edges[edges["csls"] >= self.min_csls]
+        bounds = [
+            (int(np.searchsorted(times, to_seconds(w.start), side="left")),
+             int(np.searchsorted(times, to_seconds(w.end), side="left")))
+            for w in windows
+        ]  # fmt: skip
+        edges = self.scope_edges(articles["bloc"].to_numpy(), times, vectors, units)
+        labelled = mapper(partial(label_window, self, vectors, edges), bounds)
         lineage = Lineage()
         frames: list[pd.DataFrame] = []
         previous: pd.DataFrame | None = None
-        for window in tqdm(windows, desc="cluster", unit="window", disable=None):
-            lo = int(np.searchsorted(times, to_seconds(window.start), side="left"))
-            hi = int(np.searchsorted(times, to_seconds(window.end), side="left"))
-            if edges is not None:
-                inside = edges[edges["cn"].between(lo, hi - 1) & edges["ru"].between(lo, hi - 1)]
-                members = unit_components(inside, unit_article)
-                members = self._rescue(vectors[lo:hi], members.assign(row=members["row"] - lo))
-            else:
-                labels, strength = self.cluster_window(vectors[lo:hi])
-                kept = np.flatnonzero(labels >= 0)
-                members = pd.DataFrame({"label": labels[kept], "row": kept, "strength": strength[kept]})
-            members = members.sort_values(["row", "label"], ignore_index=True)  # time order, as stored
+        ids = articles["id"].to_numpy()
+        for window, (lo, hi), members in tqdm(
+            zip(windows, bounds, labelled, strict=True), total=len(windows), desc="cluster", unit="window",
+            disable=None,
+        ):  # fmt: skip
             frame = pd.DataFrame(
                 {
                     "window_start": window.start,
                     "window_end": window.end,
                     "label": members["label"].to_numpy(),
-                    "article_id": articles["id"].to_numpy()[lo:hi][members["row"].to_numpy()],
+                    "article_id": ids[lo:hi][members["row"].to_numpy()],
                     "membership": members["strength"].to_numpy(),
                 }
             )
@@ -228,7 +224,7 @@ class WindowClusterer:
         result = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CLUSTER_COLUMNS)
         return result[CLUSTER_COLUMNS], lineage
 
-    def _rescue(self, vectors: np.ndarray, members: pd.DataFrame) -> pd.DataFrame:
+    def rescue_members(self, vectors: np.ndarray, members: pd.DataFrame) -> pd.DataFrame:
         """:func:`rescue_noise` for a window whose articles may sit in several narratives
         (passage units): an article on no edge joins the narrative of its most similar member
         article, by that member's strongest narrative."""
@@ -242,6 +238,25 @@ class WindowClusterer:
         rescued = np.flatnonzero((labels < 0) & (rescued_labels >= 0))
         extra = pd.DataFrame({"label": rescued_labels[rescued], "row": rescued, "strength": 0.0})
         return pd.concat([members, extra], ignore_index=True)
+
+    def scope_edges(
+        self,
+        blocs: np.ndarray,
+        times: np.ndarray,
+        vectors: np.ndarray,
+        units: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[pd.DataFrame, np.ndarray | None] | None:
+        """Sync-graph edges over the whole scope and the article of each matching unit (``None``
+        for HDBSCAN): one neighbour search, so each article's hubness is measured over the other
+        bloc within ± the window length of it, not truncated at a window edge."""
+        if self.method != "sync-graph":
+            return None
+        unit_vectors, unit_article = units if units is not None else (vectors, None)
+        edges = csls_edges(
+            unit_vectors, blocs, times, self.csls_k, self.mutual_rank, float(self.window_hours),
+            self.searcher, unit_article=unit_article,
+        )  # fmt: skip
+        return edges[edges["csls"] >= self.min_csls], unit_article
 
     def _link(
         self, window: Window, frame: pd.DataFrame, previous: pd.DataFrame, lineage: Lineage
@@ -299,6 +314,29 @@ def rescue_noise(
     labels[noise[hit]] = labels[clustered[nearest[hit, 0]]]
     strength[noise[hit]] = 0.0
     return labels, strength
+
+
+def label_window(
+    clusterer: WindowClusterer,
+    vectors: np.ndarray,
+    edges: tuple[pd.DataFrame, np.ndarray | None] | None,
+    bounds: tuple[int, int],
+) -> pd.DataFrame:
+    """The narratives of the articles in rows ``[lo, hi)`` (one window), as ``label, row,
+    strength`` rows (``row`` relative to ``lo``; an article may sit in several narratives with
+    passage units), in time order: the components of the scope edges inside the window
+    (sync-graph) or HDBSCAN of its vectors."""
+    lo, hi = bounds
+    if edges is not None:
+        scope_edges, unit_article = edges
+        inside = scope_edges[scope_edges["cn"].between(lo, hi - 1) & scope_edges["ru"].between(lo, hi - 1)]
+        members = unit_components(inside, unit_article)
+        members = clusterer.rescue_members(vectors[lo:hi], members.assign(row=members["row"] - lo))
+    else:
+        labels, strength = clusterer.cluster_window(vectors[lo:hi])
+        kept = np.flatnonzero(labels >= 0)
+        members = pd.DataFrame({"label": labels[kept], "row": kept, "strength": strength[kept]})
+    return members.sort_values(["row", "label"], ignore_index=True)  # time order, as stored
 
 
 def iter_narratives(clusters: pd.DataFrame) -> Iterator[tuple[str, list[str]]]:

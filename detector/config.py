@@ -164,6 +164,21 @@ class LimitsConfig(_Section):
 
 
 @dataclass(frozen=True)
+class EngineConfig(_Section):
+    """Arguments of :func:`pipelines.engine.make_engine` (the Ray engine's are those of
+    :class:`pipelines.ray_engine.RayEngine`). Where work runs, never what it computes: no key
+    is part of the method hash."""
+
+    kind: str = _choice(("local", "ray"), "local")
+    address: str = ""
+    cpus: int = _range(0, 1_000_000, 0)
+    workers: int = _range(0, 1_000_000, 0)
+    object_store_mb: int = _range(0, 2**30, 0)
+    shard_dir: str = ""
+    shard_texts: int = _range(1, 2**31 - 1, 1024)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole resolved configuration. ``base_dir`` anchors relative paths (the config's folder)."""
 
@@ -177,6 +192,7 @@ class Config:
     links: LinksConfig = field(default_factory=LinksConfig)
     run: RunConfig = field(default_factory=RunConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
     base_dir: str = "."
 
     def resolve_path(self, value: str) -> Path:
@@ -218,6 +234,7 @@ _SECTIONS: dict[str, type] = {
     "links": LinksConfig,
     "run": RunConfig,
     "limits": LimitsConfig,
+    "engine": EngineConfig,
 }
 _SECTION_OF = {cls: name for name, cls in _SECTIONS.items()}
 _NOT_IN_METHOD = {
@@ -226,6 +243,7 @@ _NOT_IN_METHOD = {
     "embed": ("batch_size", "threads", "model_path"),
     "index": ("threads",),
     "limits": ("max_memory_gb",),
+    "engine": tuple(f.name for f in dataclasses.fields(EngineConfig)),
 }
 
 

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 # Cache writes are committed every this many texts, so a crash loses at most one chunk of work.
 CACHE_CHUNK = 1024
+Batch = list[tuple[str, str]]  # (text hash, text) pairs encoded in one model call
 
 
 class Embedder(Protocol):
@@ -180,32 +181,48 @@ class EmbeddingStage:
             for t, b in zip(articles["title"].fillna(""), articles["text"].fillna(""), strict=True)
         ]
 
-    def ensure_cached(self, store: Store, texts: list[str]) -> int:
-        """Embed the texts the cache lacks; returns how many were embedded."""
+    def plan(self, store: Store, texts: list[str], shard_texts: int = CACHE_CHUNK) -> list[list[Batch]]:
+        """The texts the cache lacks, as shards of model batches: ``(hash, text)`` pairs sorted by
+        hash (so batches, and therefore vectors, do not depend on input order), cut into batches
+        of ``batch_size``, grouped ``shard_texts // batch_size`` batches to a shard (the unit
+        committed to the cache, or written as one Parquet shard by the Ray engine). Every engine
+        encodes exactly these batches, whatever the shard size, which keeps vectors bit-identical
+        (at equal ``threads``: the model's sums depend on both)."""
         hashes = [text_hash(t) for t in texts]
         cached = store.cached_hashes(hashes, self.model_id)
-        todo = {h: t for h, t in zip(hashes, texts, strict=True) if h not in cached}
-        if not todo:
+        items = sorted({h: t for h, t in zip(hashes, texts, strict=True) if h not in cached}.items())
+        batches = [items[b : b + self.batch_size] for b in range(0, len(items), self.batch_size)]
+        per_shard = max(1, shard_texts // self.batch_size)
+        return [batches[s : s + per_shard] for s in range(0, len(batches), per_shard)]
+
+    def ensure_cached(self, store: Store, texts: list[str]) -> int:
+        """Embed the texts the cache lacks, here, shard by shard; returns how many were embedded."""
+        shards = self.plan(store, texts)
+        n_todo = sum(len(batch) for shard in shards for batch in shard)
+        if not n_todo:
             log.info("embeddings: all %d texts cached for %s", len(texts), self.model_id)
             return 0
-        items = sorted(todo.items())  # fixed order: batches and results do not depend on input order
-        log.info("embeddings: %d of %d texts to embed with %s", len(items), len(texts), self.model_id)
-        with tqdm(total=len(items), desc="embed", unit="text", disable=None) as bar:
-            for start in range(0, len(items), CACHE_CHUNK):
-                chunk = items[start : start + CACHE_CHUNK]
+        log.info("embeddings: %d of %d texts to embed with %s", n_todo, len(texts), self.model_id)
+        with tqdm(total=n_todo, desc="embed", unit="text", disable=None) as bar:
+            for shard in shards:
                 vectors = []
-                for b in range(0, len(chunk), self.batch_size):
-                    batch = [t for _, t in chunk[b : b + self.batch_size]]
-                    vectors.append(self.embedder.encode(batch))
+                for batch in shard:
+                    vectors.append(self.embedder.encode([t for _, t in batch]))
                     bar.update(len(batch))
                     checkpoint("embed_batch")
-                store.put_embeddings([h for h, _ in chunk], np.vstack(vectors), self.model_id)
-        return len(items)
+                store.put_embeddings(
+                    [h for batch in shard for h, _ in batch], np.vstack(vectors), self.model_id
+                )
+        return n_todo
+
+    def cached_vectors(self, store: Store, texts: list[str]) -> np.ndarray:
+        """Vectors of ``texts`` in order; every one must be cached already."""
+        return store.get_embeddings([text_hash(t) for t in texts], self.model_id)
 
     def embed_texts(self, store: Store, texts: list[str]) -> tuple[np.ndarray, int]:
         """L2-normalised vectors for ``texts`` in order, and how many had to be embedded."""
         n_embedded = self.ensure_cached(store, texts)
-        return store.get_embeddings([text_hash(t) for t in texts], self.model_id), n_embedded
+        return self.cached_vectors(store, texts), n_embedded
 
     def vectors(self, store: Store, articles: pd.DataFrame) -> np.ndarray:
         """L2-normalised vectors for ``articles`` in row order (embedding what is missing)."""

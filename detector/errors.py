@@ -39,6 +39,17 @@ class InputError(DetectorError):
         seen_text = "" if seen is None else f" (saw {_short(seen)})"
         super().__init__(f"{where}: {problem}{seen_text}. Fix: {fix}")
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuilt from its parts (keyword-only ones included) when it crosses a process boundary
+        # (an engine's worker read the file); the default would call InputError(message).
+        return _input_error, (self.file, self.problem, self.fix, self.row, self.field, self.seen)
+
+
+def _input_error(
+    file: str, problem: str, fix: str, row: int | None, field: str | None, seen: object
+) -> InputError:
+    return InputError(file, problem, fix, row=row, field=field, seen=seen)
+
 
 class StoreBusyError(DetectorError):
     """Another process holds the store."""

@@ -16,6 +16,7 @@ POINTS = (
     "ingested",  # feed read and validated, nothing stored yet
     "stored",  # articles upserted, run row says 'running'
     "embed_batch",  # one batch encoded, its chunk not yet committed to the cache
+    "shard_written",  # Ray engine: one embedding shard written as Parquet, none loaded into the store
     "embedded",  # every vector cached
     "clustered",  # cluster rows committed, nothing scored
     "report",  # flags.csv written, members.csv and manifest.json not yet

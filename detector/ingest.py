@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from detector.errors import ConfigError, InputError
+from detector.parallel import Mapper, serial_map
 from detector.registry import BLOCS, OutletRegistry
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,14 @@ class IngestResult:
                 str(k): int(v) for k, v in self.rejected["field"].value_counts().sort_index().items()
             },
         }
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """What :meth:`FeedReader.read_file` found in one file: valid rows and rejections (dicts)."""
+
+    accepted: list[dict[str, object]]
+    rejected: list[dict[str, object]]
 
 
 def expand_inputs(patterns: Iterable[str]) -> list[str]:
@@ -105,41 +114,78 @@ class FeedReader:
         self.on_bad_row = on_bad_row
         self.max_text_chars = max_text_chars
 
-    def read(self, patterns: Iterable[str]) -> IngestResult:
+    def read(self, patterns: Iterable[str], mapper: Mapper | None = None) -> IngestResult:
+        """Read and validate every file of ``patterns``.
+
+        Files are read independently (``mapper(self.read_file, files)``: one after another by
+        default, in parallel under an engine, see ``pipelines/engine.py``), then merged in file
+        order: an id seen in an earlier file makes a later row a duplicate.
+        """
+        self.zone()  # a bad zone is a config error before any file is read
+        files = expand_inputs(patterns)
+        parts = (mapper or serial_map)(self.read_file, files)
+        return self.merge(files, parts)
+
+    def zone(self) -> ZoneInfo:
         try:
-            zone = ZoneInfo(self.default_timezone)
+            return ZoneInfo(self.default_timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(
                 f"[ingest] default_timezone = {self.default_timezone!r} is not an IANA zone; "
                 "use e.g. 'UTC' or 'Europe/Moscow'."
             ) from None
-        files = expand_inputs(patterns)
+
+    def read_file(self, file: str) -> FilePart:
+        """One file's valid rows and its rejections (duplicates checked within the file only).
+
+        Under ``on_bad_row = "error"`` the first problem raises :class:`InputError`.
+        """
+        zone = self.zone()
         accepted: list[dict[str, object]] = []
         rejected: list[dict[str, object]] = []
         seen: dict[str, tuple[str, str, int]] = {}
-        for file in files:
+        try:
+            frame, bad_lines = read_table(file)
+        except InputError as exc:
+            if self.on_bad_row == "error":
+                raise
+            log.warning("rejected the whole file: %s", exc)
+            return FilePart(accepted, [_rejection(file, 0, "", exc)])
+        for line_error in bad_lines:
+            if self.on_bad_row == "error":
+                raise line_error
+            rejected.append(_rejection(file, line_error.row or 0, "", line_error))
+        for row_number, record in zip(frame.index, frame.to_dict("records"), strict=True):
             try:
-                frame, bad_lines = read_table(file)
+                article = self._validate(file, int(row_number), record, zone)
+                self._check_duplicate(article, seen)
             except InputError as exc:
                 if self.on_bad_row == "error":
                     raise
-                log.warning("rejected the whole file: %s", exc)
-                rejected.append(_rejection(file, 0, "", exc))
+                rejected.append(_rejection(file, int(row_number), _clean(record.get("id")), exc))
                 continue
-            for line_error in bad_lines:
-                if self.on_bad_row == "error":
-                    raise line_error
-                rejected.append(_rejection(file, line_error.row or 0, "", line_error))
-            for row_number, record in zip(frame.index, frame.to_dict("records"), strict=True):
+            accepted.append(article)
+        return FilePart(accepted, rejected)
+
+    def merge(self, files: list[str], parts: list[FilePart]) -> IngestResult:
+        """Join per-file results in file order; ids repeated across files are duplicates."""
+        accepted: list[dict[str, object]] = []
+        rejected: list[dict[str, object]] = []
+        seen: dict[str, tuple[str, str, int]] = {}
+        for part in parts:
+            later: list[dict[str, object]] = []
+            for article in part.accepted:
                 try:
-                    article = self._validate(file, int(row_number), record, zone)
                     self._check_duplicate(article, seen)
                 except InputError as exc:
                     if self.on_bad_row == "error":
                         raise
-                    rejected.append(_rejection(file, int(row_number), _clean(record.get("id")), exc))
+                    later.append(
+                        _rejection(str(article["source_file"]), exc.row or 0, str(article["id"]), exc)
+                    )
                     continue
                 accepted.append(article)
+            rejected.extend(sorted(part.rejected + later, key=lambda r: int(str(r["source_row"]))))
         if rejected:
             log.warning("set aside %d bad rows or files (on_bad_row = 'skip'), see rejected.csv",
                         len(rejected))  # fmt: skip

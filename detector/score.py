@@ -18,12 +18,14 @@ adding control coverage can only lower it. Flags are ordered by p-value, then sc
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from detector.config import language_pair
+from detector.parallel import Mapper, serial_map
 from detector.passages import PassageMatcher
 from detector.significance import lag_p_value, narrative_seed
 from detector.times import epoch_seconds
@@ -227,23 +229,35 @@ class SyncScorer:
         control: pd.DataFrame | None = None,
         control_vectors: np.ndarray | None = None,
         passages: PassageMatcher | None = None,
+        mapper: Mapper = serial_map,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Flags (most significant first) and evidence pairs for ``(narrative_id, article row
-        positions)``."""
-        rows, pairs = [], []
-        for nid, positions in narratives:
-            members = articles.iloc[positions].reset_index(drop=True)
-            result = self.score(nid, members, vectors[positions], control, control_vectors, passages)
-            if result is not None:
-                rows.append(result[0])
-                pairs.append(result[1])
-        flags = pd.DataFrame(rows)
+        positions)``. Narratives are scored independently, through ``mapper``."""
+        scored = mapper(
+            partial(_score_one, self, articles, vectors, control, control_vectors, passages), narratives
+        )
+        found = [result for result in scored if result is not None]
+        flags = pd.DataFrame([row for row, _ in found])
         if flags.empty:
             return flags, pd.DataFrame()
         flags = flags.sort_values(
             ["p_value", "score", "narrative_id"], ascending=[True, False, True], kind="stable"
         )
-        return flags.reset_index(drop=True), pd.concat(pairs, ignore_index=True)
+        return flags.reset_index(drop=True), pd.concat([pairs for _, pairs in found], ignore_index=True)
+
+
+def _score_one(
+    scorer: SyncScorer,
+    articles: pd.DataFrame,
+    vectors: np.ndarray,
+    control: pd.DataFrame | None,
+    control_vectors: np.ndarray | None,
+    passages: PassageMatcher | None,
+    narrative: tuple[str, list[int]],
+) -> tuple[dict[str, Any], pd.DataFrame] | None:
+    nid, positions = narrative
+    members = articles.iloc[positions].reset_index(drop=True)
+    return scorer.score(nid, members, vectors[positions], control, control_vectors, passages)
 
 
 def _passage_fields(

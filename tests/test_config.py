@@ -17,6 +17,7 @@ from detector.links import LinkClassifier
 from detector.passages import PassageStage
 from detector.score import SyncScorer
 from detector.store import Store
+from pipelines.engine import make_engine
 from tests.conftest import DEFAULT_CONFIG
 
 
@@ -36,6 +37,7 @@ def test_shipped_default_config_equals_built_in_defaults() -> None:
         ("score", SyncScorer, {"random_state"}),
         ("links", LinkClassifier, {"registry"}),
         ("limits", MemoryGuard, set()),
+        ("engine", make_engine, set()),
     ],
 )
 def test_every_config_key_is_a_constructor_argument(section: str, component: type, extra: set[str]) -> None:
@@ -74,6 +76,7 @@ def test_bad_values_say_what_was_seen_and_what_is_allowed(data: dict, message: s
 def test_method_hash_ignores_threads_but_not_thresholds() -> None:
     base = Config().method_hash()
     assert config_from_dict({"embed": {"threads": 1}}).method_hash() == base
+    assert config_from_dict({"engine": {"kind": "ray", "workers": 2}}).method_hash() == base
     assert config_from_dict({"score": {"min_similarity": 0.6}}).method_hash() != base
 
 

@@ -30,26 +30,43 @@ class Outcome:
     seconds: float
 
 
-def command(feed: Path, out: Path, store: Path) -> list[str]:
-    return [sys.executable, "-m", "detector", "run", "--config", str(CONFIG), "--input", str(feed),
-            "--out", str(out), "--store", str(store)]  # fmt: skip
+@dataclass(frozen=True)
+class Command:
+    """Which command runs: ``detector run`` with the default config, unless told otherwise."""
+
+    name: str = "run"
+    config: Path = CONFIG
+    options: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
 
 
-def start(feed: Path, out: Path, store: Path, fault: str | None = None) -> subprocess.Popen[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+def command(feed: Path, out: Path, store: Path, how: Command = Command()) -> list[str]:
+    return [sys.executable, "-m", "detector", how.name, "--config", str(how.config), "--input", str(feed),
+            "--out", str(out), "--store", str(store), *how.options]  # fmt: skip
+
+
+def start(
+    feed: Path, out: Path, store: Path, fault: str | None = None, how: Command = Command()
+) -> subprocess.Popen[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), **dict(how.env)}
     env.pop("DETECTOR_FAULT", None)
     if fault:
         env["DETECTOR_FAULT"] = fault
-    return subprocess.Popen(command(feed, out, store), cwd=ROOT, env=env, text=True,
+    return subprocess.Popen(command(feed, out, store, how), cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
 
 
 def run(
-    feed: Path, out: Path, store: Path, fault: str | None = None, kill_after: float | None = None
+    feed: Path,
+    out: Path,
+    store: Path,
+    fault: str | None = None,
+    kill_after: float | None = None,
+    how: Command = Command(),
 ) -> Outcome:
     """Run to the end, or until the fault point kills it, or SIGKILL it after ``kill_after`` s."""
     began = time.perf_counter()
-    proc = start(feed, out, store, fault)
+    proc = start(feed, out, store, fault, how)
     try:
         _, stderr = proc.communicate(timeout=kill_after if kill_after is not None else 900)
     except subprocess.TimeoutExpired:
