@@ -27,7 +27,7 @@ import numpy as np
 
 from benchmarks.bench_search import gemm_peak, numpy_knn
 from benchmarks.realdata import random_unit
-from detector.index import set_threads
+from detector.index.core import BLAS_DATABASE_BLOCK, BLAS_QUERY_BLOCK
 
 HERE = Path(__file__).resolve().parent
 
@@ -57,13 +57,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
-        "--blocks", nargs="+", default=["1024x4096", "1024x16384"], help="query x database blocks"
+        "--blocks",
+        nargs="+",
+        default=[f"{BLAS_QUERY_BLOCK}x{BLAS_DATABASE_BLOCK}", "1024x16384"],
+        help="query x database block sizes; the first default is what detector.index uses",
     )
     parser.add_argument("--tag", default="")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
 
-    set_threads(args.threads)
+    faiss.omp_set_num_threads(args.threads)  # not set_threads: that also sets our block sizes
     base = random_unit(args.n, args.d, seed=0)
     queries = random_unit(args.queries, args.d, seed=1)
     index = faiss.IndexFlatIP(args.d)
