@@ -1,11 +1,11 @@
 """Backfill throughput: the local engine against the Ray engine with 1 and 2 embedding workers.
 
-Data: the bundled sample (data/sample/feed_2024.csv, 1,171 real articles over 6 days) cut into
-daily shards. Every run is a whole cold backfill (`run_daily` into an empty store: ingest, embed
-every text, cluster, score, report), because embedding is what bounds a backfill. The Ray runs
-join one local Ray instance (``--cpus`` CPUs, started once, its start-up time reported apart,
-as a cluster outlives a backfill); each run still starts its own actor pool, loading the model
-once per actor, as a real backfill does.
+Data: the bundled sample (data/sample/feed_2024.csv, 1,171 real articles over 6 days), or any
+feed given with ``--feed``, cut into daily shards. Every run is a whole cold backfill
+(`run_daily` into an empty store: ingest, embed every text, cluster, score, report), because
+embedding is what bounds a backfill. The Ray runs join one local Ray instance (``--cpus`` CPUs,
+started once, its start-up time reported apart, as a cluster outlives a backfill); each run still
+starts its own actor pool, loading the model once per actor, as a real backfill does.
 
     python benchmarks/bench_backfill.py              # 1 repeat per setting
     python benchmarks/bench_backfill.py --repeats 3  # best of 3
@@ -62,8 +62,8 @@ SETTINGS = (
 )
 
 
-def daily_shards(folder: Path) -> str:
-    feed = pd.read_csv(FEED, dtype=str, keep_default_na=False)
+def daily_shards(folder: Path, source: Path) -> str:
+    feed = pd.read_csv(source, dtype=str, keep_default_na=False)
     day = pd.to_datetime(feed["published_at"], utc=True).dt.strftime("%Y-%m-%d")
     for value, group in feed.groupby(day):
         group.to_csv(folder / f"feed_{value}.csv", index=False)
@@ -107,6 +107,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="runs per setting; the fastest is kept")
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray instance")
     parser.add_argument("--object-store-mb", type=int, default=256)
+    parser.add_argument("--feed", type=Path, default=FEED, help="feed to cut into daily shards")
+    parser.add_argument(
+        "--settings", nargs="+", choices=[s.name for s in SETTINGS], help="run only these (default: all)"
+    )
+    parser.add_argument("--tag", default="", help="suffix of the JSON file name")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.WARNING)
@@ -120,9 +125,9 @@ def main() -> None:
     ray_start_s = round(time.perf_counter() - began, 2)
     base = load_config(ROOT / "configs" / "default.toml")
     work = Path(tempfile.mkdtemp(prefix="bench-backfill-"))
-    shards = daily_shards(work)
+    shards = daily_shards(work, args.feed)
     rows = []
-    for setting in SETTINGS:
+    for setting in [s for s in SETTINGS if not args.settings or s.name in args.settings]:
         runs = [measure(base, setting, shards, work) for _ in range(args.repeats)]
         best = max(runs, key=lambda r: r["articles_per_s"])
         best["all_seconds"] = [r["seconds"] for r in runs]
@@ -138,9 +143,14 @@ def main() -> None:
                "embed_s", "cluster_s", "score_s", "load_before", "load_after"]  # fmt: skip
     print(table[[c for c in columns if c in table]].to_string(index=False))
     print(f"Ray instance start: {ray_start_s} s (not in any row)")
-    out = ROOT / "benchmarks" / "results" / f"backfill_{date.today():%Y%m%d}.json"
+    out = (
+        ROOT
+        / "benchmarks"
+        / "results"
+        / f"backfill_{date.today():%Y%m%d}{'_' + args.tag if args.tag else ''}.json"
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"machine": f"{os.cpu_count()} cores, shared", "feed": str(FEED.relative_to(ROOT)),
+    meta = {"machine": f"{os.cpu_count()} cores, shared", "feed": str(args.feed),
             "shards": len(list(work.glob("feed_*.csv"))), "ray_start_s": ray_start_s,
             "ray_cpus": args.cpus, "repeats": args.repeats}  # fmt: skip
     out.write_text(json.dumps({**meta, "rows": rows}, indent=2, default=str) + "\n")
