@@ -21,6 +21,22 @@ input_option = click.option(
     "--input", "-i", "inputs", multiple=True, required=True,
     help="Feed file or glob (CSV, JSONL or Parquet); repeat for several.",
 )  # fmt: skip
+out_option = click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="out",
+    show_default=True,
+    help="Folder for reports (and the store, unless [store] path is set).",
+)
+store_override_option = click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="DuckDB store file (overrides [store] path).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,22 +52,8 @@ def main(verbose: int) -> None:
 @main.command()
 @config_option
 @input_option
-@click.option(
-    "--out",
-    "-o",
-    "out_dir",
-    type=click.Path(file_okay=False),
-    default="out",
-    show_default=True,
-    help="Folder for reports (and the store, unless [store] path is set).",
-)
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="DuckDB store file (overrides [store] path).",
-)
+@out_option
+@store_override_option
 @domain_errors
 def run(config_path: str, inputs: tuple[str, ...], out_dir: str, store_path: str | None) -> None:
     """The daily job: ingest, embed (cached), cluster, score and write reports.
@@ -71,22 +73,8 @@ def run(config_path: str, inputs: tuple[str, ...], out_dir: str, store_path: str
 @main.command()
 @config_option
 @input_option
-@click.option(
-    "--out",
-    "-o",
-    "out_dir",
-    type=click.Path(file_okay=False),
-    default="out",
-    show_default=True,
-    help="Folder for reports (and the store, unless [store] path is set).",
-)
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="DuckDB store file (overrides [store] path).",
-)
+@out_option
+@store_override_option
 @click.option(
     "--engine",
     type=click.Choice(["local", "ray"]),
