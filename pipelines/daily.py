@@ -132,8 +132,9 @@ def run_daily(
         if config.passages.unit == "passage":
             stage = PassageStage(**asdict(config.passages), embedding=embedding)
             passages = stage.passages(articles)
-            engine.embed(embedding, db, passages["text"].tolist())
-            matcher = PassageMatcher(passages, stage.vectors(db, passages))
+            passage_texts = passages["text"].tolist()
+            engine.embed(embedding, db, passage_texts)
+            matcher = PassageMatcher(passages, embedding.cached_vectors(db, passage_texts))
         checkpoint("embedded")
         lap("embed")
         clusters, lineage = cluster_windows(
