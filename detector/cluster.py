@@ -264,8 +264,9 @@ class WindowClusterer:
         prev_sets = {nid: set(g["article_id"]) for nid, g in previous.groupby("narrative_id", sort=True)}
         claims: list[tuple[float, int, str]] = []  # (overlap, label, previous narrative)
         sets = {int(label): set(g["article_id"]) for label, g in frame.groupby("label", sort=True)}
+        prev_exclusive = exclusive_members(prev_sets)
         for label, members in exclusive_members(sets).items():
-            for nid, prev in exclusive_members(prev_sets).items():
+            for nid, prev in prev_exclusive.items():
                 shared = len(members & prev)
                 if shared and shared / min(len(members), len(prev)) >= self.link_overlap:
                     claims.append((shared / min(len(members), len(prev)), label, nid))
