@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from detector.index import CrossBlocSearcher
 from detector.parallel import Mapper, serial_map
-from detector.sync_graph import components, csls_edges, unit_components
+from detector.sync_graph import add_passage_edges, components, csls_edges, unit_components
 from detector.times import epoch_seconds, to_seconds
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,12 @@ class WindowClusterer:
     csls_k : sync-graph: neighbours in the other bloc that define an article's hubness.
     mutual_rank : sync-graph: both articles of an edge must be among each other's this many
         nearest cross-bloc neighbours.
-    min_csls : sync-graph: smallest CSLS score of an edge.
+    min_csls : sync-graph: smallest CSLS score of an edge between whole articles.
+    passage_min_csls : sync-graph with passages: smallest CSLS of an edge from a paragraph of a
+        long article (see :func:`detector.sync_graph.add_passage_edges`).
+    passage_min_similarity : sync-graph with passages: smallest cosine of such an edge. CSLS
+        alone lifts pairs of two idiosyncratic paragraphs that are barely alike; a paragraph
+        that carries a narrative is also close in absolute terms.
     min_cluster_size : hdbscan: smallest cluster; 2 keeps a single cross-bloc pair.
     min_samples : hdbscan: density smoothing; 1 is the least conservative.
     pca_dims : hdbscan: reduce to this many dimensions first (0 = never); only windows with
@@ -109,6 +114,8 @@ class WindowClusterer:
         csls_k: int = 5,
         mutual_rank: int = 3,
         min_csls: float = 0.25,
+        passage_min_csls: float = 0.25,
+        passage_min_similarity: float = 0.5,
         min_cluster_size: int = 2,
         min_samples: int = 1,
         pca_dims: int = 50,
@@ -123,6 +130,8 @@ class WindowClusterer:
         self.csls_k = csls_k
         self.mutual_rank = mutual_rank
         self.min_csls = min_csls
+        self.passage_min_csls = passage_min_csls
+        self.passage_min_similarity = passage_min_similarity
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.pca_dims = pca_dims
@@ -251,12 +260,17 @@ class WindowClusterer:
         bloc within ± the window length of it, not truncated at a window edge."""
         if self.method != "sync-graph":
             return None
-        unit_vectors, unit_article = units if units is not None else (vectors, None)
-        edges = csls_edges(
-            unit_vectors, blocs, times, self.csls_k, self.mutual_rank, float(self.window_hours),
-            self.searcher, unit_article=unit_article,
-        )  # fmt: skip
-        return edges[edges["csls"] >= self.min_csls], unit_article
+        search = (self.csls_k, self.mutual_rank, float(self.window_hours), self.searcher)
+        edges = csls_edges(vectors, blocs, times, *search)
+        edges = edges[edges["csls"] >= self.min_csls]
+        if units is None:
+            return edges, None
+        unit_vectors, unit_article = units
+        passage_edges = csls_edges(unit_vectors, blocs, times, *search, unit_article=unit_article)
+        strong = (passage_edges["csls"] >= self.passage_min_csls) & (
+            passage_edges["similarity"] >= self.passage_min_similarity
+        )
+        return add_passage_edges(edges, passage_edges[strong], unit_article, len(vectors))
 
     def _link(
         self, window: Window, frame: pd.DataFrame, previous: pd.DataFrame, lineage: Lineage

@@ -117,6 +117,8 @@ class ClusterConfig(_Section):
     csls_k: int = _range(1, 1000, 5)
     mutual_rank: int = _range(1, 1000, 3)
     min_csls: float = _range(-2.0, 2.0, 0.25)
+    passage_min_csls: float = _range(-2.0, 2.0, 0.25)
+    passage_min_similarity: float = _range(-1.0, 1.0, 0.5)
     min_cluster_size: int = _range(2, 10_000, 2)
     min_samples: int = _range(1, 10_000, 1)
     pca_dims: int = _range(0, 4096, 50)

@@ -84,6 +84,37 @@ def csls_edges(
     return pairs.reset_index(drop=True)
 
 
+def add_passage_edges(
+    article_edges: pd.DataFrame, passage_edges: pd.DataFrame, unit_article: np.ndarray, n_articles: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """One graph of whole-article nodes and the passage nodes of long articles.
+
+    ``article_edges`` come from :func:`csls_edges` over one vector per article (nodes ``0..n-1``
+    are the articles); ``passage_edges`` from :func:`csls_edges` over passage units. A passage
+    edge is added only when one of its articles has several passages: between two short items
+    (one passage each, the same text as their article vector) the article graph already decided,
+    with its own neighbourhoods. A short item's passage is its article node; a long article's
+    passage ``u`` is node ``n + u``, so the transcript's opening (its article vector) and each of
+    its paragraphs are separate nodes.
+
+    Returns the edges (``cn_unit``/``ru_unit`` renumbered as nodes, ordered as
+    :func:`csls_edges` orders them) and the article row of every node.
+    """
+    unit_article = np.asarray(unit_article)
+    long_article = np.bincount(unit_article, minlength=n_articles) > 1
+    units = np.arange(len(unit_article))
+    node_of_unit = np.where(long_article[unit_article], n_articles + units, unit_article)
+    touches_long = long_article[passage_edges["cn"].to_numpy()] | long_article[passage_edges["ru"].to_numpy()]
+    extra = passage_edges[touches_long]
+    extra = extra.assign(
+        cn_unit=node_of_unit[extra["cn_unit"].to_numpy()], ru_unit=node_of_unit[extra["ru_unit"].to_numpy()]
+    )
+    edges = pd.concat([article_edges, extra], ignore_index=True) if len(extra) else article_edges
+    order = ["cn", "ru", "csls", "cn_unit", "ru_unit"]
+    edges = edges.sort_values(order, ascending=[True, True, False, True, True], kind="stable")
+    return edges.reset_index(drop=True), np.concatenate([np.arange(n_articles), unit_article])
+
+
 def unit_components(edges: pd.DataFrame, unit_article: np.ndarray | None = None) -> pd.DataFrame:
     """Connected components of accepted edges between *units*, rolled up to articles.
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from detector.cluster import Window, WindowClusterer, rescue_noise, window_grid
+from detector.sync_graph import add_passage_edges
 
 
 def test_grid_is_aligned_so_incremental_and_batch_runs_see_the_same_windows() -> None:
@@ -87,14 +88,15 @@ def test_rescue_adds_near_copies_to_a_narrative() -> None:
 
 
 def test_a_transcript_joins_two_narratives_through_two_passages_without_merging_them() -> None:
-    # cn article A on story 1, cn article B on story 2, and one ru transcript whose first passage
-    # is on story 1 and second on story 2 (seeded random directions stand for the stories).
+    # cn article A on story 1, cn article B on story 2, and one ru transcript T that opens on a
+    # third subject (its article vector) and carries a paragraph on each story further down
+    # (seeded random directions stand for the subjects).
     rng = np.random.default_rng(7)
-    story1, story2 = rng.standard_normal((2, 32))
-    noise = 0.1 * rng.standard_normal((4, 32))
-    units = np.vstack([story1, story2, story1, story2]) + noise
-    units /= np.linalg.norm(units, axis=1, keepdims=True)
-    unit_article = np.array([0, 1, 2, 2])
+    story1, story2, opening = rng.standard_normal((3, 32))
+    units = np.vstack([story1, story2, opening, story1, story2]) + 0.1 * rng.standard_normal((5, 32))
+    units = (units / np.linalg.norm(units, axis=1, keepdims=True)).astype(np.float32)
+    unit_article = np.array([0, 1, 2, 2, 2])
+    article_vectors = units[[0, 1, 2]]  # short items: their one passage; T: its opening
     articles = pd.DataFrame(
         {
             "id": ["A", "B", "T"],
@@ -102,18 +104,37 @@ def test_a_transcript_joins_two_narratives_through_two_passages_without_merging_
             "published_at": pd.to_datetime(["2022-03-16T01:00Z", "2022-03-16T02:00Z", "2022-03-16T03:00Z"]),
         }
     )
-    article_vectors = np.vstack([units[0], units[1], units[2] + units[3]])
-    article_vectors /= np.linalg.norm(article_vectors, axis=1, keepdims=True)
     window = Window(datetime(2022, 3, 15, tzinfo=UTC), datetime(2022, 3, 18, tzinfo=UTC))
-    clusterer = WindowClusterer(csls_k=2, mutual_rank=2, min_csls=-1.0, rescue_similarity=1.0)
+    clusterer = WindowClusterer(
+        csls_k=2, mutual_rank=2, min_csls=0.3, passage_min_csls=0.3, passage_min_similarity=0.5,
+        rescue_similarity=1.0,
+    )  # fmt: skip
     no_history = pd.DataFrame(columns=["narrative_id", "article_id"])
-    result, lineage = clusterer.run(
-        articles, article_vectors.astype(np.float32), [window], lambda w: no_history, (units, unit_article)
-    )
+    passages = (units, unit_article)
+    result, lineage = clusterer.run(articles, article_vectors, [window], lambda w: no_history, passages)
     narratives = sorted(sorted(g) for g in result.groupby("narrative_id")["article_id"].apply(set))
     assert narratives == [["A", "T"], ["B", "T"]]
-    # With one vector per article the transcript is a single node and bridges the two stories.
-    bridged, _ = clusterer.run(articles, article_vectors.astype(np.float32), [window], lambda w: no_history)
-    assert bridged["narrative_id"].nunique() == 1
-    assert set(bridged["article_id"]) == {"A", "B", "T"}
     assert lineage.splits == lineage.merges == []
+    # One vector per article sees only the transcript's opening: no narrative at all.
+    blind, _ = clusterer.run(articles, article_vectors, [window], lambda w: no_history)
+    assert blind.empty
+
+
+def test_passage_edges_join_the_article_graph_only_through_long_articles() -> None:
+    # Articles 0 (cn, short), 1 (ru, short), 2 (ru, long: passages 2 and 3 of the unit list).
+    unit_article = np.array([0, 1, 2, 2])
+    article_edges = pd.DataFrame(
+        {"cn": [0], "ru": [1], "similarity": [0.8], "csls": [0.4], "cn_unit": [0], "ru_unit": [1]}
+    )
+    passage_edges = pd.DataFrame(
+        {
+            "cn": [0, 0], "ru": [1, 2], "similarity": [0.8, 0.6], "csls": [0.5, 0.3],
+            "cn_unit": [0, 0], "ru_unit": [1, 3],
+        }
+    )  # fmt: skip
+    edges, node_article = add_passage_edges(article_edges, passage_edges, unit_article, n_articles=3)
+    # The short-short passage edge is the article graph's business: only the article edge stays.
+    assert edges[["cn", "ru", "cn_unit", "ru_unit"]].values.tolist() == [[0, 1, 0, 1], [0, 2, 0, 3 + 3]]
+    # Node 6 is the long article's second passage (unit 3), a node apart from article 2 itself.
+    assert node_article.tolist() == [0, 1, 2, 0, 1, 2, 2]
+    assert edges["csls"].tolist() == [0.4, 0.3]
