@@ -117,12 +117,15 @@ class SyncScorer:
         seconds = epoch_seconds(members["published_at"])
         sims = vectors[cn] @ vectors[ru].T
         passage_rows = None
+        passage_made = np.zeros((len(cn), len(ru)), dtype=bool)
         if passages is not None:
             ids = members["id"].to_numpy()
             grid_cn, grid_ru = np.meshgrid(cn, ru, indexing="ij")
             best, rows_cn, rows_ru = passages.best(list(ids[grid_cn.ravel()]), list(ids[grid_ru.ravel()]))
-            sims = np.maximum(sims, best.reshape(sims.shape))
+            best = best.reshape(sims.shape)
+            passage_made = best >= sims  # pairs whose similarity comes from a passage pair
             passage_rows = (rows_cn.reshape(sims.shape), rows_ru.reshape(sims.shape))
+            sims = np.maximum(sims, best)
         lags = (seconds[ru][None, :] - seconds[cn][:, None]) / HOUR
         languages = members["language"].to_numpy()
         thresholds = np.array([[self.threshold(languages[i], languages[j]) for j in ru] for i in cn])
@@ -137,7 +140,10 @@ class SyncScorer:
         first_ru = members.iloc[ru[np.argmin(seconds[ru])]]
         lag = (first_ru["published_at"] - first_cn["published_at"]).total_seconds() / HOUR
         p_value = self._p_value(narrative_id, members, seconds, lag)
-        n_control, control_outlets = self._control_coverage(members, vectors, control, control_vectors)
+        content = vectors
+        if passages is not None and passage_rows is not None:
+            content = matching_vectors(vectors, cn, ru, sims, passage_rows, passage_made, passages.vectors)
+        n_control, control_outlets = self._control_coverage(members, content, control, control_vectors)
         control_share = n_control / (n_control + len(cn) + len(ru))
         if p_value > self.alpha or control_share > self.max_control_share:
             return None
@@ -258,6 +264,34 @@ def _score_one(
     nid, positions = narrative
     members = articles.iloc[positions].reset_index(drop=True)
     return scorer.score(nid, members, vectors[positions], control, control_vectors, passages)
+
+
+def matching_vectors(
+    vectors: np.ndarray,
+    cn: np.ndarray,
+    ru: np.ndarray,
+    sims: np.ndarray,
+    passage_rows: tuple[np.ndarray, np.ndarray],
+    passage_made: np.ndarray,
+    passage_vectors: np.ndarray,
+) -> np.ndarray:
+    """Each member's vector as the narrative sees it: the passage of its best cross-bloc pair
+    where a passage pair made that pair's similarity (``passage_made``), else its article vector.
+
+    The narrative's centre is then what its members share. With whole-article vectors a press
+    conference that carries the narrative in one answer would pull the centre to the
+    conference's opening, and control articles on that other subject would count as coverage.
+    """
+    content = vectors.copy()
+    rows = np.where(passage_made, passage_rows[0], -1), np.where(passage_made, passage_rows[1], -1)
+    best_ru, best_cn = sims.argmax(axis=1), sims.argmax(axis=0)
+    for member, row in zip(cn, rows[0][np.arange(len(cn)), best_ru], strict=True):
+        if row >= 0:
+            content[member] = passage_vectors[row]
+    for member, row in zip(ru, rows[1][best_cn, np.arange(len(ru))], strict=True):
+        if row >= 0:
+            content[member] = passage_vectors[row]
+    return content
 
 
 def _passage_fields(

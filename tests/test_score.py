@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from detector.passages import PassageMatcher
 from detector.score import SyncScorer, burstiness
 
 
@@ -101,6 +102,31 @@ def test_control_coverage_lowers_the_score_and_stops_shared_news() -> None:
     assert flag(scorer, frame, v, control=two, control_vectors=v[[0, 0]]) is None  # 2 of 4 > 0.4: shared news
     far = control.assign(published_at=pd.Timestamp("2022-05-01T00:00Z"))
     assert flag(scorer, frame, v, control=far, control_vectors=v[:1]) == alone
+
+
+def test_control_coverage_looks_at_the_matching_passage_not_a_long_articles_opening() -> None:
+    # A short cn item on the story (e1) and a ru press conference whose opening is on another
+    # subject (e2) and whose second answer is the story. Two control articles on that other
+    # subject appeared at the same time: they do not cover the story.
+    story, other = np.array([1.0, 0.0], np.float32), np.array([0.0, 1.0], np.float32)
+    frame = members(["cn", "ru"], [0, 5])
+    passages = pd.DataFrame(
+        {
+            "article_id": ["a0", "a1", "a1"], "article_pos": [0, 1, 1], "text": ["story", "other", "story"],
+            "start": [0, 0, 6], "end": [5, 5, 11],
+        }
+    )  # fmt: skip
+    matcher = PassageMatcher(passages, np.vstack([story, other, story]))
+    control = pd.concat([members(["control"], [3]).assign(id=f"c{i}", outlet=f"C{i}") for i in range(2)])
+    scorer = SyncScorer(alpha=1.0, min_similarity=0.5, max_control_share=0.4)
+    kw = {"control": control, "control_vectors": np.vstack([other, other])}
+    row = flag(scorer, frame, np.vstack([story, other]), passages=matcher, **kw)
+    assert row is not None
+    assert row["control_coverage"] == 0
+    assert row["best_similarity"] == 1.0
+    # Had the ru member really been about the other subject, the controls would cover it.
+    shared = flag(scorer, frame, np.vstack([other, other]), **kw)
+    assert shared is None
 
 
 def test_burstiness() -> None:
