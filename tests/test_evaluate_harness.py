@@ -10,7 +10,7 @@ import pytest
 from detector.config import Config, load_config
 from detector.evaluate.data import classify_files, load_feed_events
 from detector.evaluate.events import evaluate_feed, feed_store
-from detector.evaluate.inject import inject_events, pairs_from_narratives, write_event_set
+from detector.evaluate.inject import bury_events, inject_events, pairs_from_narratives, write_event_set
 from detector.evaluate.tune import search_space, set_param, write_config
 from tests.conftest import SAMPLE_FEED
 
@@ -72,6 +72,38 @@ def test_inject_events_rejects_a_lag_longer_than_the_background(
 ) -> None:
     with pytest.raises(ValueError, match="does not fit"):
         inject_events(background, quote_pairs, lags=[24 * 365], seed=0)
+
+
+def test_bury_events_hides_one_side_inside_a_days_items_as_one_document(
+    background: pd.DataFrame, quote_pairs: pd.DataFrame
+) -> None:
+    feed, truth = inject_events(background, quote_pairs, lags=[1.5, 30.0], seed=7)
+    host = "Xinhua"
+    hosts = feed[(feed["outlet"] == host) & ~feed["id"].isin(truth["id"])]
+    n_days = pd.to_datetime(hosts["published_at"], utc=True).dt.normalize().nunique()
+    buried_feed, buried_truth = bury_events(feed, truth, host, seed=1)
+    again, _ = bury_events(feed, truth, host, seed=1)
+    assert buried_feed.equals(again)
+
+    buried = buried_truth[buried_truth["kind"].str.startswith("buried ")]
+    n_buried = min(n_days, len(quote_pairs))
+    assert buried["event_id"].nunique() == n_buried
+    assert set(buried_truth["id"]) == set(truth["id"])  # ids, hence the truth's pairs, are kept
+    by_id = buried_feed.set_index("id")
+    original = feed.set_index("id")
+    cn_ids = set(feed[feed["bloc"] == "cn"]["id"])
+    for event_id in buried["event_id"].unique():
+        (cn_id,) = [i for i in truth[truth["event_id"] == event_id]["id"] if i in cn_ids]
+        document = by_id.loc[cn_id]
+        paragraphs = document["text"].split("\n\n")
+        assert paragraphs.index(original.loc[cn_id, "text"]) >= 1  # buried after another item
+        assert document["outlet"] == host
+        assert document["published_at"] == original.loc[cn_id, "published_at"]
+    # The host's items that went into documents are gone as separate items; nothing else is.
+    assert len(buried_feed) < len(feed)
+    assert set(feed["id"]) - set(buried_feed["id"]) <= set(hosts["id"])
+    with pytest.raises(ValueError, match="no items of outlet"):
+        bury_events(feed, truth, "Nobody", seed=1)
 
 
 def test_tuned_config_round_trips_through_toml(tmp_path: Path, default_config: Config) -> None:

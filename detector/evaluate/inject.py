@@ -96,3 +96,49 @@ def write_event_set(feed: pd.DataFrame, truth: pd.DataFrame, prefix: Path) -> tu
     feed.to_csv(feed_path, index=False)
     truth.to_csv(truth_path, index=False)
     return feed_path, truth_path
+
+
+def bury_events(
+    feed: pd.DataFrame, truth: pd.DataFrame, host_outlet: str, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hide one side of events inside long multi-topic documents built from real feed items.
+
+    The ``host_outlet``'s items of one UTC day become one document, as the outlet publishes them
+    (a foreign ministry's answers of a day are its press conference). An event article of the
+    host's bloc is replaced by such a document with the event's text as one more paragraph at a
+    random position after the first, under a generic title and the host's outlet, keeping the
+    event's id, time and language; the day's separate items leave the feed. Events take the nearest unused
+    day, alternating kinds, until the days run out. Buried events get the kind ``"buried <kind>"``,
+    so recall is reported apart from the events left as short items. Deterministic for a seed.
+    """
+    rng = np.random.default_rng(seed)
+    items = feed[(feed["outlet"] == host_outlet) & ~feed["id"].isin(truth["id"])]  # events stay events
+    items = items.sort_values(["published_at", "id"], kind="stable")
+    if items.empty:
+        raise ValueError(f"no items of outlet {host_outlet!r} in the feed to build documents from")
+    bloc = str(items["bloc"].iloc[0])
+    days = items.assign(day=pd.to_datetime(items["published_at"], utc=True, format="mixed").dt.normalize())
+    documents = dict(list(days.groupby("day", sort=True)))  # a GroupBy has .keys(): not a mapping
+    times = pd.to_datetime(feed.set_index("id")["published_at"], utc=True, format="mixed")
+    sides = truth.merge(feed[["id", "bloc"]], on="id")
+    sides = sides[sides["bloc"] == bloc].copy()
+    sides["turn"] = sides.groupby("kind").cumcount()
+    sides = sides.sort_values(["turn", "kind", "event_id"], kind="stable")
+    feed, truth = feed.copy(), truth.copy()
+    dropped: list[str] = []
+    for side in sides.itertuples(index=False):
+        if not documents:
+            break
+        day = min(documents, key=lambda d: (abs(d - times[side.id]), d))
+        answers = documents.pop(day)
+        paragraphs = answers["text"].tolist()
+        row = feed.index[feed["id"] == side.id][0]
+        paragraphs.insert(int(rng.integers(1, len(paragraphs) + 1)), str(feed.at[row, "text"]))
+        feed.loc[row, ["outlet", "title", "text"]] = [
+            host_outlet,
+            f"{host_outlet}: regular press conference, {day:%d %B %Y}",
+            "\n\n".join(paragraphs),
+        ]
+        truth.loc[truth["event_id"] == side.event_id, "kind"] = f"buried {side.kind}"
+        dropped.extend(answers["id"])
+    return feed[~feed["id"].isin(dropped)].reset_index(drop=True), truth
