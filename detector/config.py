@@ -79,7 +79,7 @@ class EmbedConfig(_Section):
 class PassageConfig(_Section):
     """Arguments of :class:`detector.passages.PassageStage`."""
 
-    unit: str = _choice(("article", "passage"), "article")
+    unit: str = _choice(("article", "passage"), "passage")
     max_chars: int = _range(16, 100_000, 1000)
     min_chars: int = _range(0, 100_000, 100)
     window_sentences: int = _range(1, 1000, 4)
@@ -117,8 +117,8 @@ class ClusterConfig(_Section):
     csls_k: int = _range(1, 1000, 5)
     mutual_rank: int = _range(1, 1000, 3)
     min_csls: float = _range(-2.0, 2.0, 0.25)
-    passage_min_csls: float = _range(-2.0, 2.0, 0.25)
-    passage_min_similarity: float = _range(-1.0, 1.0, 0.5)
+    passage_min_csls: float = _range(-2.0, 2.0, 0.2)
+    passage_min_similarity: float = _range(-1.0, 1.0, 0.6)
     min_cluster_size: int = _range(2, 10_000, 2)
     min_samples: int = _range(1, 10_000, 1)
     pca_dims: int = _range(0, 4096, 50)

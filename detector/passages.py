@@ -230,8 +230,9 @@ class PassageStage:
 
     Parameters mirror ``[passages]``:
 
-    unit : ``"article"`` (one whole passage per article: title + first ``[embed] max_chars``, the
-        article vector) or ``"passage"`` (split with the arguments below).
+    unit : ``"passage"`` (split with the arguments below; the clusterer matches these passages in
+        addition to the article vectors) or ``"article"`` (one whole passage per article: title +
+        first ``[embed] max_chars``, the article vector, and nothing else).
     max_chars, min_chars, window_sentences, overlap_sentences, max_passages : see
         :func:`split_passages`.
     embedding : the stage whose backend, batch size and cache are used (the cache is keyed by the
@@ -241,7 +242,7 @@ class PassageStage:
 
     def __init__(
         self,
-        unit: str = "article",
+        unit: str = "passage",
         max_chars: int = 1000,
         min_chars: int = 100,
         window_sentences: int = 4,

@@ -133,7 +133,7 @@ def run_daily(
             stage = PassageStage(**asdict(config.passages), embedding=embedding)
             passages = stage.passages(articles)
             passage_texts = passages["text"].tolist()
-            engine.embed(embedding, db, passage_texts)
+            n_embedded += engine.embed(embedding, db, passage_texts)
             matcher = PassageMatcher(passages, embedding.cached_vectors(db, passage_texts))
         checkpoint("embedded")
         lap("embed")

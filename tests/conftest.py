@@ -29,6 +29,28 @@ def truth() -> pd.DataFrame:
     return pd.read_csv(SAMPLE_TRUTH, dtype=str)
 
 
+def distinct_texts(config: Config, feed: Path) -> int:
+    """How many texts a first run of ``config`` on ``feed`` embeds: the article texts and, in
+    passage mode, the passages (a short item's one passage is its article text, embedded once)."""
+    from dataclasses import asdict
+
+    from detector.embed import EmbeddingStage
+    from detector.passages import PassageStage
+    from pipelines.daily import read_feeds
+
+    articles = read_feeds(config, [str(feed)]).articles
+    embedding = EmbeddingStage(**asdict(config.embed))
+    texts = set(embedding.texts(articles))
+    if config.passages.unit == "passage":
+        texts |= set(PassageStage(**asdict(config.passages), embedding=embedding).passages(articles)["text"])
+    return len(texts)
+
+
+@pytest.fixture(scope="session")
+def small_feed_texts(default_config: Config, small_feed: Path) -> int:
+    return distinct_texts(default_config, small_feed)
+
+
 @pytest.fixture(scope="session")
 def small_feed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """36 hours of the sample (383 real articles, 7 complete events), written as a CSV."""

@@ -22,14 +22,14 @@ from detector.store import Store
 from pipelines.daily import engine_for, run_daily
 from pipelines.engine import LocalEngine
 from pipelines.ray_engine import RayEngine
-from tests.conftest import ROOT
+from tests.conftest import ROOT, distinct_texts
 from tests.reliability import harness
 
 pytestmark = pytest.mark.e2e
 ray = pytest.importorskip("ray", reason="the Ray engine's extra is not installed: pip install '.[ray]'")
 
 OBJECT_STORE = 128 * 2**20
-SHARD_TEXTS = 128  # 383 texts -> 3 embedding shards, so a kill can land between two of them
+SHARD_TEXTS = 128  # 383 article texts -> 3 embedding shards, so a kill can land between two of them
 CONFIG = f"""
 [ingest]
 registry = "{ROOT / "configs" / "outlets.toml"}"
@@ -94,7 +94,7 @@ def on_ray(config: Config) -> Config:
 
 
 def test_ray_engine_equals_the_local_engine(
-    ray_address: str, local_run: Finished, shards: Path, config_path: Path, tmp_path: Path
+    ray_address: str, local_run: Finished, shards: Path, config_path: Path, tmp_path: Path, small_feed: Path
 ) -> None:
     engine = engine_for(on_ray(load_config(config_path)))
     assert isinstance(engine, RayEngine)
@@ -104,7 +104,7 @@ def test_ray_engine_equals_the_local_engine(
     engine.close()  # joined the module's instance: leaves it running
     assert ray.is_initialized()
 
-    assert summary.n_embedded == 383
+    assert summary.n_embedded == distinct_texts(load_config(config_path), small_feed)
     assert harness.snapshot(tmp_path, tmp_path / "detector.duckdb") == local_run.snapshot
     local, remote = contents(local_run.store), contents(tmp_path / "detector.duckdb")
     assert remote == local  # articles, embedding bytes, cluster rows (narrative ids), flags
@@ -114,7 +114,7 @@ def test_ray_engine_equals_the_local_engine(
 
 
 def test_killed_ray_backfill_resumes_from_its_shards(
-    ray_address: str, local_run: Finished, shards: Path, config_path: Path, tmp_path: Path
+    ray_address: str, local_run: Finished, shards: Path, config_path: Path, tmp_path: Path, small_feed: Path
 ) -> None:
     """The real command, SIGKILLed right after writing its second embedding shard, then re-run."""
     how = harness.Command("backfill", config_path, ("--engine", "ray"), (("RAY_ADDRESS", ray_address),))
@@ -132,7 +132,8 @@ def test_killed_ray_backfill_resumes_from_its_shards(
     assert harness.snapshot(out, store) == local_run.snapshot  # one 'done' run, same counts and bytes
     assert contents(store) == contents(local_run.store)  # no duplicates, same vectors
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["counts"]["embedded"] == 383 - 2 * SHARD_TEXTS  # the written shards were skipped
+    total = distinct_texts(load_config(config_path), small_feed)
+    assert manifest["counts"]["embedded"] == total - 2 * SHARD_TEXTS  # the written shards were skipped
     assert len(manifest["interrupted_runs_superseded"]) == 1
     assert not (tmp_path / "detector.duckdb.shards").exists()
 

@@ -1,4 +1,5 @@
-"""``detector eval`` and ``detector tune``: measure what every threshold does, and tune them."""
+"""``detector eval``, ``detector tune`` and ``detector bury``: measure what every threshold does, tune
+them, and build event sets that hide a narrative inside long documents."""
 
 from __future__ import annotations
 
@@ -197,3 +198,40 @@ def tune_command(
     if json_out:
         write_json({"objective": {"budget": budget}, "changes": changes, "summary": rows,
                     "trials": trials.to_dict(orient="records")}, Path(json_out))  # fmt: skip
+
+
+@click.command("bury")
+@click.argument("feed", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--host", required=True,
+    help="Outlet whose items of one day become one long document, e.g. 'PRC MFA spokesperson' (a day's "
+    "answers are its press conference). Event articles of its bloc are buried.",
+)  # fmt: skip
+@click.option(
+    "--out", "-o", "prefix", type=click.Path(dir_okay=False), required=True,
+    help="Writes PREFIX_feed.csv and PREFIX_truth.csv (an events set for eval and tune).",
+)  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds where each event is buried.")
+@domain_errors
+def bury_command(feed: str, host: str, prefix: str, seed: int) -> None:
+    """Hide one side of an events feed's events inside long documents, to measure passage matching.
+
+    Each buried event keeps its id, time and language; its kind becomes "buried <kind>", so
+    `detector eval -d PREFIX_feed.csv` reports its recall apart from the events left as they were.
+    """
+    from detector.evaluate.data import classify_files
+    from detector.evaluate.inject import bury_events, write_event_set
+
+    ((feed_path, truth_path),) = classify_files([feed]).feeds
+    rows = pd.read_csv(feed_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    truth = pd.read_csv(truth_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    if not (rows["outlet"] == host).any():
+        raise InputError(
+            str(feed_path), f"no items of outlet {host!r} to build documents from",
+            "pass --host an outlet of the feed (its `outlet` column)", field="outlet",
+        )  # fmt: skip
+    buried_feed, buried_truth = bury_events(rows, truth, host, seed)
+    paths = write_event_set(buried_feed, buried_truth, Path(prefix))
+    kinds = buried_truth.drop_duplicates("event_id")["kind"].value_counts().sort_index()
+    click.echo("events: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()))
+    click.echo(f"-> {paths[0]}, {paths[1]}")
