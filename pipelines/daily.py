@@ -123,7 +123,8 @@ def run_daily(
         lap("store")
         windows = clusterer.windows(feed.articles["published_at"])
         scope = (windows[0].start.replace(tzinfo=None), windows[-1].end.replace(tzinfo=None))
-        guard.check(*db.scope_size(*scope))  # before anything large is loaded
+        passage_chars = config.passages.max_chars if config.passages.unit == "passage" else 0
+        guard.check(*db.scope_size(*scope), passage_chars)  # before anything large is loaded
         articles = db.articles_between(*scope)
         texts = embedding.texts(articles)
         n_embedded = engine.embed(embedding, db, texts)

@@ -21,6 +21,13 @@ def test_estimate_grows_with_the_scope_and_the_budget_refuses_it() -> None:
         guard.check(1_000_000, 0)
 
 
+def test_passage_mode_counts_the_passage_vectors_of_long_texts() -> None:
+    short = MemoryGuard.estimate(10_000, 10_000 * 200, passage_chars=1000)
+    assert short == MemoryGuard.estimate(10_000, 10_000 * 200) + 4_000 * (1024 * 4 * 3 + 1024)
+    transcripts = MemoryGuard.estimate(100, 100 * 30_000, passage_chars=1000)
+    assert transcripts > MemoryGuard.estimate(100, 100 * 30_000) + 6_000 * 1024 * 4 * 3
+
+
 def test_default_budget_is_most_of_the_available_memory(tmp_path: Path) -> None:
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:  2048000 kB\nMemAvailable:    1024000 kB\n")
