@@ -225,12 +225,15 @@ def bury_command(feed: str, host: str, prefix: str, seed: int) -> None:
     ((feed_path, truth_path),) = classify_files([feed]).feeds
     rows = pd.read_csv(feed_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     truth = pd.read_csv(truth_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    if not (rows["outlet"] == host).any():
+    try:
+        buried_feed, buried_truth = bury_events(rows, truth, host, seed)
+    except ValueError as exc:  # the host has no items besides event articles
         raise InputError(
-            str(feed_path), f"no items of outlet {host!r} to build documents from",
-            "pass --host an outlet of the feed (its `outlet` column)", field="outlet",
-        )  # fmt: skip
-    buried_feed, buried_truth = bury_events(rows, truth, host, seed)
+            str(feed_path),
+            str(exc),
+            "pass --host another outlet of the feed (its `outlet` column)",
+            field="outlet",
+        ) from None
     paths = write_event_set(buried_feed, buried_truth, Path(prefix))
     kinds = buried_truth.drop_duplicates("event_id")["kind"].value_counts().sort_index()
     click.echo("events: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()))
