@@ -81,7 +81,7 @@ class PassageConfig(_Section):
 
     unit: str = _choice(("article", "passage"), "passage")
     max_chars: int = _range(16, 100_000, 1000)
-    min_chars: int = _range(0, 100_000, 100)
+    min_chars: int = _range(0, 100_000, 50)
     window_sentences: int = _range(1, 1000, 4)
     overlap_sentences: int = _range(0, 999, 1)
     max_passages: int = _range(1, 100_000, 200)

@@ -244,7 +244,7 @@ class PassageStage:
         self,
         unit: str = "passage",
         max_chars: int = 1000,
-        min_chars: int = 100,
+        min_chars: int = 50,
         window_sentences: int = 4,
         overlap_sentences: int = 1,
         max_passages: int = 200,
