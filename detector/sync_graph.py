@@ -79,9 +79,14 @@ def csls_edges(
         },
         columns=columns,
     )  # fmt: skip
+    return in_edge_order(pairs)
+
+
+def in_edge_order(edges: pd.DataFrame) -> pd.DataFrame:
+    """Edges by article pair, best CSLS first, then by unit: the one order every edge table has."""
     order = ["cn", "ru", "csls", "cn_unit", "ru_unit"]
-    pairs = pairs.sort_values(order, ascending=[True, True, False, True, True], kind="stable")
-    return pairs.reset_index(drop=True)
+    edges = edges.sort_values(order, ascending=[True, True, False, True, True], kind="stable")
+    return edges.reset_index(drop=True)
 
 
 def add_passage_edges(
@@ -110,9 +115,7 @@ def add_passage_edges(
         cn_unit=node_of_unit[extra["cn_unit"].to_numpy()], ru_unit=node_of_unit[extra["ru_unit"].to_numpy()]
     )
     edges = pd.concat([article_edges, extra], ignore_index=True) if len(extra) else article_edges
-    order = ["cn", "ru", "csls", "cn_unit", "ru_unit"]
-    edges = edges.sort_values(order, ascending=[True, True, False, True, True], kind="stable")
-    return edges.reset_index(drop=True), np.concatenate([np.arange(n_articles), unit_article])
+    return in_edge_order(edges), np.concatenate([np.arange(n_articles), unit_article])
 
 
 def unit_components(edges: pd.DataFrame, unit_article: np.ndarray | None = None) -> pd.DataFrame:
