@@ -283,14 +283,15 @@ def matching_vectors(
     conference's opening, and control articles on that other subject would count as coverage.
     """
     content = vectors.copy()
-    rows = np.where(passage_made, passage_rows[0], -1), np.where(passage_made, passage_rows[1], -1)
     best_ru, best_cn = sims.argmax(axis=1), sims.argmax(axis=0)
-    for member, row in zip(cn, rows[0][np.arange(len(cn)), best_ru], strict=True):
-        if row >= 0:
-            content[member] = passage_vectors[row]
-    for member, row in zip(ru, rows[1][best_cn, np.arange(len(ru))], strict=True):
-        if row >= 0:
-            content[member] = passage_vectors[row]
+    # (members, their passage-row grid, row and column of each member's best pair)
+    sides = (
+        (cn, passage_rows[0], np.arange(len(cn)), best_ru),
+        (ru, passage_rows[1], best_cn, np.arange(len(ru))),
+    )
+    for members, grid, i, j in sides:
+        rows = np.where(passage_made[i, j], grid[i, j], -1)
+        content[members[rows >= 0]] = passage_vectors[rows[rows >= 0]]
     return content
 
 
