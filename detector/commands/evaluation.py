@@ -219,12 +219,11 @@ def bury_command(feed: str, host: str, prefix: str, seed: int) -> None:
     Each buried event keeps its id, time and language; its kind becomes "buried <kind>", so
     `detector eval -d PREFIX_feed.csv` reports its recall apart from the events left as they were.
     """
-    from detector.evaluate.data import classify_files
+    from detector.evaluate.data import classify_files, read_event_set
     from detector.evaluate.inject import bury_events, write_event_set
 
     ((feed_path, truth_path),) = classify_files([feed]).feeds
-    rows = pd.read_csv(feed_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    truth = pd.read_csv(truth_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    rows, truth = read_event_set(feed_path, truth_path)
     try:
         buried_feed, buried_truth = bury_events(rows, truth, host, seed)
     except ValueError as exc:  # the host has no items besides event articles

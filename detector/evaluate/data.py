@@ -134,15 +134,21 @@ def load_semeval(pairs_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pairs.reset_index(drop=True), articles
 
 
-def load_feed_events(feed_path: Path, truth_path: Path) -> tuple[pd.DataFrame, list[Event]]:
-    """An events feed and its truth (``event_id, id, kind, leader``; one cn and one ru row each)."""
-    feed = _read(feed_path)
-    truth = _read(truth_path)
+def read_event_set(feed_path: Path, truth_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """An events feed and its truth as tables of strings, once every truth id is in the feed."""
+    feed = _read(feed_path, encoding="utf-8-sig")
+    truth = _read(truth_path, encoding="utf-8-sig")
     unknown = set(truth["id"]) - set(feed["id"])
     if unknown:
         raise InputError(
             str(truth_path), f"{len(unknown)} ids are not in {feed_path.name}", "rebuild the pair"
         )
+    return feed, truth
+
+
+def load_feed_events(feed_path: Path, truth_path: Path) -> tuple[pd.DataFrame, list[Event]]:
+    """An events feed and its truth (``event_id, id, kind, leader``; one cn and one ru row each)."""
+    feed, truth = read_event_set(feed_path, truth_path)
     return feed, events_from_truth(truth, dict(zip(feed["id"], feed["bloc"], strict=True)))
 
 
