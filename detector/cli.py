@@ -10,7 +10,7 @@ import click
 from detector import __version__
 from detector.commands.common import config_option, domain_errors
 from detector.commands.evaluation import bury_command, eval_command, tune_command
-from detector.config import load_config
+from detector.config import Config, load_config
 from detector.registry import CHANNEL_TYPES, UNKNOWN_CHANNEL
 
 store_option = click.option(
@@ -19,8 +19,22 @@ store_option = click.option(
 )  # fmt: skip
 input_option = click.option(
     "--input", "-i", "inputs", multiple=True, required=True,
-    help="Feed file or glob (CSV, JSONL or Parquet); repeat for several.",
+    help="Feed file, folder (its feed files) or glob: CSV/TSV, JSONL, Parquet or Excel (.xlsx), "
+    "optionally .gz/.bz2/.xz/.zst; repeat for several.",
 )  # fmt: skip
+sheet_option = click.option(
+    "--sheet", default=None, help="Excel inputs: the sheet to read, by name or number from 1 "
+    "(overrides [ingest] sheet; default the first).",
+)  # fmt: skip
+
+
+def with_sheet(config: Config, sheet: str | None) -> Config:
+    """``config`` with ``--sheet`` applied to ``[ingest] sheet``."""
+    from dataclasses import replace
+
+    return config if sheet is None else replace(config, ingest=replace(config.ingest, sheet=sheet))
+
+
 out_option = click.option(
     "--out",
     "-o",
@@ -54,15 +68,18 @@ def main(verbose: int) -> None:
 @input_option
 @out_option
 @store_override_option
+@sheet_option
 @domain_errors
-def run(config_path: str, inputs: tuple[str, ...], out_dir: str, store_path: str | None) -> None:
+def run(
+    config_path: str, inputs: tuple[str, ...], out_dir: str, store_path: str | None, sheet: str | None
+) -> None:
     """The daily job: ingest, embed (cached), cluster, score and write reports.
 
     Idempotent: re-running on the same input embeds nothing and writes identical flags.csv.
     """
     from pipelines.daily import run_daily
 
-    config = load_config(config_path)
+    config = with_sheet(load_config(config_path), sheet)
     summary = run_daily(config, list(inputs), Path(out_dir), Path(store_path) if store_path else None)
     click.echo(
         f"{summary.run_id}: {summary.n_articles} articles, {summary.n_embedded} embedded, "
@@ -81,9 +98,15 @@ def run(config_path: str, inputs: tuple[str, ...], out_dir: str, store_path: str
     default=None,
     help="Where the stages run (overrides [engine] kind); ray needs pip install '.[ray]'.",
 )
+@sheet_option
 @domain_errors
 def backfill(
-    config_path: str, inputs: tuple[str, ...], out_dir: str, store_path: str | None, engine: str | None
+    config_path: str,
+    inputs: tuple[str, ...],
+    out_dir: str,
+    store_path: str | None,
+    engine: str | None,
+    sheet: str | None,
 ) -> None:
     """The daily job over many feed shards at once (months, years), on the engine of choice.
 
@@ -95,7 +118,7 @@ def backfill(
 
     from pipelines.daily import run_daily
 
-    config = load_config(config_path)
+    config = with_sheet(load_config(config_path), sheet)
     if engine is not None:
         config = replace(config, engine=replace(config.engine, kind=engine))
     summary = run_daily(config, list(inputs), Path(out_dir), Path(store_path) if store_path else None)
@@ -116,13 +139,16 @@ def backfill(
     required=True,
     help="DuckDB store file to load the articles into.",
 )
+@sheet_option
 @domain_errors
-def ingest(config_path: str, inputs: tuple[str, ...], store_path: str) -> None:
+def ingest(config_path: str, inputs: tuple[str, ...], store_path: str, sheet: str | None) -> None:
     """Validate feeds and load their articles into the store (no embedding, no scoring)."""
+    from detector.preflight import check_store_writable
     from detector.store import Store
     from pipelines.daily import read_feeds
 
-    config = load_config(config_path)
+    config = with_sheet(load_config(config_path), sheet)
+    check_store_writable(Path(store_path))
     feed = read_feeds(config, list(inputs))
     with Store(store_path) as db:
         counts = db.upsert_articles(feed.articles)
@@ -148,8 +174,10 @@ def report(run_id: str, out_dir: str, store_path: str, channel_types: tuple[str,
 
     Every CSV comes out byte-identical to the run's own (unless filtered with --channel-type).
     """
+    from detector.preflight import check_writable
     from detector.review import rewrite_reports
 
+    check_writable(Path(out_dir), "--out")
     paths = rewrite_reports(Path(store_path), run_id, Path(out_dir), channel_types)
     click.echo(f"{run_id}: {', '.join(Path(p).name for p in paths.values())} -> {out_dir}")
 

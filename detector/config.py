@@ -55,6 +55,17 @@ class IngestConfig(_Section):
     default_timezone: str = "UTC"
     on_bad_row: str = _choice(("error", "skip"), "error")
     max_text_chars: int = _range(1, 10_000_000, 200_000)
+    max_field_chars: int = _range(1, 10_000_000, 10_000)
+    max_file_mb: int = _range(1, 1_000_000, 1024)
+    max_line_chars: int = _range(1, 2**31 - 1, 2_000_000)
+    max_json_depth: int = _range(1, 1000, 20)
+    sheet: str = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.sheet, str):
+            raise ConfigError(f"[ingest] sheet = {self.sheet!r}; write a sheet name or its number as a "
+                              'string, e.g. sheet = "2".')  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -240,7 +251,16 @@ _SECTIONS: dict[str, type] = {
 }
 _SECTION_OF = {cls: name for name, cls in _SECTIONS.items()}
 _NOT_IN_METHOD = {
-    "ingest": ("registry", "on_bad_row"),
+    # The size limits and the sheet only decide which rows are read, and the rows are in the run id.
+    "ingest": (
+        "registry",
+        "on_bad_row",
+        "max_field_chars",
+        "max_file_mb",
+        "max_line_chars",
+        "max_json_depth",
+        "sheet",
+    ),
     "store": ("path",),
     "embed": ("batch_size", "threads", "model_path"),
     "index": ("threads",),

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from detector.errors import ConfigError
+from detector.lookalikes import name_key
 
 BLOCS = ("cn", "ru", "control")
 CHANNEL_TYPES = ("state_media", "diplomatic", "aggregator", "proxy", "control")
@@ -40,11 +41,11 @@ class Outlet:
 
 
 def _key(name: str) -> str:
-    return " ".join(name.casefold().split())
+    return name_key(name)  # NFKC, casefolded, whitespace collapsed: "ＴＡＳＳ " is TASS
 
 
 class OutletRegistry:
-    """Case- and whitespace-insensitive lookup of outlets by name or alias."""
+    """Case-, width- and whitespace-insensitive lookup (NFKC) of outlets by name or alias."""
 
     def __init__(self, outlets: list[Outlet]) -> None:
         self.outlets = outlets

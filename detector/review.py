@@ -17,15 +17,14 @@ from detector.errors import NotFoundError
 from detector.html_report import headline
 from detector.report import iso_utc, write_reports
 from detector.store import Store
+from detector.store_reader import StoreReader
 
 BLOC_STYLES = {"cn": "bold red", "ru": "bold blue", "control": "dim"}
 
 
 def open_store(path: Path) -> Store:
-    """The store at ``path``, which must exist (opening a missing path would create an empty one)."""
-    if not path.is_file():
-        raise NotFoundError(f"store {path} does not exist. Pass --store with the file `detector run` wrote.")
-    return Store(path)
+    """The store at ``path``, read-only (it works while a run holds the store); it must exist."""
+    return StoreReader(path)
 
 
 def rewrite_reports(

@@ -29,6 +29,7 @@ from detector.limits import MemoryGuard
 from detector.links import LinkClassifier
 from detector.parallel import Mapper, serial_map
 from detector.passages import PassageMatcher, PassageStage
+from detector.preflight import check_store_writable, check_writable
 from detector.registry import OutletRegistry
 from detector.report import file_sha256, write_csv, write_reports
 from detector.score import SyncScorer
@@ -37,6 +38,7 @@ from pipelines.engine import Engine, LocalEngine, make_engine
 from pipelines.manifest import environment
 
 log = logging.getLogger(__name__)
+MANIFEST_WARNINGS = 100  # input warnings listed in the manifest (all are counted)
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,9 @@ def run_daily(
         timings[stage] = round(now - clock, 3)
         clock = now
 
+    store_file = store or store_path(config, out_dir)
+    check_writable(out_dir, "--out")  # before any work: not after it, at the first report
+    check_store_writable(store_file)
     feed = read_feeds(config, inputs, engine)
     checkpoint("ingested")
     lap("ingest")
@@ -116,8 +121,9 @@ def run_daily(
     guard = MemoryGuard(**asdict(config.limits))
     method = config.method_hash()
     run_id = run_id_for(method, feed.articles)
-    with Store(store or store_path(config, out_dir)) as db:
-        interrupted = db.start_run(run_id, method, embedding.model_id, started.replace(tzinfo=None))
+    model_id = embedding.model_id  # a model_path that is no model fails here, before a store exists
+    with Store(store_file) as db:
+        interrupted = db.start_run(run_id, method, model_id, started.replace(tzinfo=None))
         upserted = db.upsert_articles(feed.articles)
         checkpoint("stored")
         lap("store")
@@ -156,7 +162,11 @@ def run_daily(
             "method_hash": method,
             "model_id": embedding.model_id,
             "seed": config.run.seed,
-            "inputs": [{"path": f, "sha256": file_sha256(f)} for f in feed.files],
+            "inputs": [
+                {"path": f, "sha256": file_sha256(f), **how}  # how: format, delimiter, encoding ...
+                for f, how in zip(feed.files, feed.sources, strict=True)
+            ],
+            "input_warnings": feed.warnings.head(MANIFEST_WARNINGS).to_dict("records"),
             "interrupted_runs_superseded": interrupted,
             "counts": {
                 **feed.counts(),
@@ -169,6 +179,7 @@ def run_daily(
                 "merges": len(lineage.merges),
                 "splits": len(lineage.splits),
                 "flags": len(found.flags),
+                "rows_warned": len(feed.warnings),
             },
             "environment": environment(),
         }
@@ -190,9 +201,11 @@ def run_daily(
 def raise_empty(feed: IngestResult) -> None:
     from detector.errors import InputError
 
+    # Nothing is written for a run that stops here, so the message carries the first reason.
+    first = f"; the first: {feed.rejected['reason'].iloc[0]}" if not feed.rejected.empty else ""
     raise InputError(
-        ", ".join(feed.files), f"no valid rows ({len(feed.rejected)} rejected)",
-        "see rejected rows and fix the feed",
+        ", ".join(feed.files), f"no valid rows ({len(feed.rejected)} rejected{first})",
+        "fix the feed (with on_bad_row = 'error' the run stops at each problem in turn)",
     )  # fmt: skip
 
 
