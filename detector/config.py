@@ -64,8 +64,8 @@ class IngestConfig(_Section):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not isinstance(self.sheet, str):
-            raise ConfigError(f"[ingest] sheet = {self.sheet!r}; write a sheet name or its number as a "
-                              'string, e.g. sheet = "2".')  # fmt: skip
+            raise ConfigError(f"[ingest] sheet = {self.sheet!r} is not text. Fix: write a sheet name, "
+                              'or its number as a string: sheet = "2".')  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -111,8 +111,8 @@ class SentenceTransformerEmbedder:
             held = ", ".join(sorted(p.name for p in path.iterdir())[:5]) or "nothing"
             raise ConfigError(
                 f"[embed] model_path = {self.model_path!r} is a folder but not a sentence-transformers "
-                f"model: it has none of {list(MODEL_FILES)} (it holds {held}). Point model_path at the "
-                "folder that holds the model's modules.json and config.json (e.g. the one "
+                f"model: it has none of {list(MODEL_FILES)} (it holds {held}). Fix: point model_path at "
+                "the folder that holds the model's modules.json and config.json (the one "
                 "SentenceTransformer.save() wrote)."
             )
         return path
@@ -136,8 +136,8 @@ class SentenceTransformerEmbedder:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise ConfigError(
                     f"[embed] model_path = {self.model_path!r} could not be loaded as a "
-                    f"sentence-transformers model ({first}). Save the model again, complete, into "
-                    "that folder (nothing is fetched at run time)."
+                    f"sentence-transformers model ({first}). Fix: save the model again, complete, "
+                    "into that folder (nothing is fetched at run time)."
                 ) from None
         vectors = self.model_.encode(texts, batch_size=self.batch_size, show_progress_bar=False)
         return normalise(vectors)

@@ -182,9 +182,17 @@ def _guess_encoding(raw: bytes) -> tuple[str, str]:
 
 
 def _looks_utf16(raw: bytes) -> bool:
-    sample = raw[:4096]
-    return len(sample) >= 8 and (sample[1::2].count(0) > 0.4 * len(sample) / 2
-                                 or sample[0::2].count(0) > 0.4 * len(sample) / 2)  # fmt: skip
+    """A line end as a UTF-16 code unit (``0A 00`` or ``00 0A`` at an even offset) never occurs
+    in 8-bit text; mostly-ASCII UTF-16 also has a NUL in every other byte."""
+    sample = raw[:65536]
+    for pair in (b"\n\x00", b"\x00\n"):
+        at = sample.find(pair)
+        while at != -1:
+            if at % 2 == 0:
+                return True
+            at = sample.find(pair, at + 1)
+    half = len(sample) / 2
+    return len(sample) >= 8 and max(sample[1::2].count(0), sample[0::2].count(0)) > 0.4 * half
 
 
 def nul_density(text: str) -> str | None:

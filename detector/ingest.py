@@ -86,7 +86,8 @@ def expand_inputs(patterns: Iterable[str]) -> list[str]:
     for pattern in patterns:
         matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
         if not matches:
-            raise InputError(pattern, "no such file (nothing matches)", "check the path or glob passed as --input")
+            raise InputError(pattern, "no such file (nothing matches)",
+                             "check the path or glob passed as --input")  # fmt: skip
         for match in matches:
             path = Path(match)
             if path.is_dir():

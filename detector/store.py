@@ -24,17 +24,12 @@ import numpy as np
 import pandas as pd
 
 from detector.errors import NotFoundError, StoreBusyError, StoreDamagedError
-from detector.store_health import check_file, translate
+from detector.store_health import NO_EXTENSIONS, check_file, check_size, translate
 from detector.store_schema import create_or_migrate
 
 log = logging.getLogger(__name__)
 
 READER_WAIT_S = 30.0  # how long a run waits for `show` / `report` to finish reading
-# A file that is not DuckDB must not make DuckDB fetch an extension (it tries, for SQLite files).
-NO_EXTENSIONS: dict[str, str | bool | int | float | list[str]] = {
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-}
 
 
 class Store:
@@ -53,6 +48,7 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
             check_file(self.path)  # not DuckDB at all: say what it is, not "in use"
+            check_size(self.path)  # cut short: found without writing to it
         # DuckDB's own lock error does not say who holds the file, so a lock file beside it
         # records the holder (pid, then the run id once a run starts).
         self._lock = open(self.lock_path, "a+", encoding="utf-8")

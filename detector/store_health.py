@@ -21,6 +21,12 @@ log = logging.getLogger(__name__)
 
 MAGIC, MAGIC_OFFSET = b"DUCK", 8  # every DuckDB file carries "DUCK" at byte 8
 HEADER_BYTES = 3 * 4096  # the file header and the two database headers
+BLOCK_BYTES = 262_144  # DuckDB's default block size, which every store is created with
+# A file that is not DuckDB must not make DuckDB fetch an extension (it tries, for SQLite files).
+NO_EXTENSIONS: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 _DAMAGE = ("corrupt database file", "checksum", "could not read enough bytes",
            "not a valid duckdb database", "database has been invalidated", "failed to read database header",
            "serialization error")  # fmt: skip
@@ -50,14 +56,36 @@ def check_file(path: Path) -> None:
             raise StoreDamagedError(f"store {path} is damaged: truncated to {len(head)} bytes, shorter "
                                     f"than a DuckDB header. Fix: {remedy(path)}.")  # fmt: skip
         return
-    what = describe(head) or ("empty (0 bytes)" if not head else "not a DuckDB database "
-                              f"(it starts with {head[:16]!r})")  # fmt: skip
+    what = describe(head) or (
+        "empty (0 bytes)" if not head else "not a DuckDB database: its header is damaged, or it is "
+        f"another kind of file (it starts with {head[:16]!r})"
+    )  # fmt: skip
     if what.startswith("a ") or what.startswith("an "):
         what = f"{what}, not a DuckDB database"
     raise StoreDamagedError(
         f"store {path} is {what}: either --store / [store] path names the wrong file, or the store "
         f"was overwritten. Fix: point --store at the detector's store, or {remedy(path)}."
     )
+
+
+def check_size(path: Path) -> None:
+    """A store whose size is not the header plus whole blocks was cut short (a copy interrupted,
+    a full disk): probe it read-only, so that a damaged file is reported without being written."""
+    size = path.stat().st_size
+    if (size - HEADER_BYTES) % BLOCK_BYTES == 0:
+        return
+    try:
+        with duckdb.connect(str(path), read_only=True, config=NO_EXTENSIONS) as con:
+            listed = con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+            tables = [row[0] for row in listed]
+            for table in tables:  # every block is read: the missing ones are found here
+                reader = con.execute(f'SELECT * FROM "{table}"').fetch_record_batch()
+                for _ in reader:
+                    pass
+    except duckdb.Error as exc:
+        raise (translate(path, exc) or StoreDamagedError(
+            f"store {path} is damaged: {size:,} bytes is not a whole number of blocks (truncated?). "
+            f"Fix: {remedy(path)}.")) from None  # fmt: skip
 
 
 def translate(path: Path, exc: duckdb.Error) -> Exception | None:

@@ -21,8 +21,8 @@ from typing import IO
 import duckdb
 
 from detector.errors import NotFoundError, StoreBusyError
-from detector.store import NO_EXTENSIONS, Store
-from detector.store_health import check_file, translate
+from detector.store import Store
+from detector.store_health import NO_EXTENSIONS, check_file, translate
 
 log = logging.getLogger(__name__)
 
