@@ -79,8 +79,8 @@ def check_size(path: Path) -> None:
             listed = con.execute("SELECT table_name FROM information_schema.tables").fetchall()
             tables = [row[0] for row in listed]
             for table in tables:  # every block is read: the missing ones are found here
-                reader = con.execute(f'SELECT * FROM "{table}"').fetch_record_batch()
-                for _ in reader:
+                con.execute(f'SELECT * FROM "{table}"')
+                while con.fetchmany(4096):
                     pass
     except duckdb.Error as exc:
         raise (translate(path, exc) or StoreDamagedError(
