@@ -29,6 +29,7 @@ from detector.store_schema import create_or_migrate
 
 log = logging.getLogger(__name__)
 
+NOTE_OF = {KeyboardInterrupt: "interrupted by SIGINT (Ctrl-C)"}
 READER_WAIT_S = 30.0  # how long a run waits for `show` / `report` to finish reading
 
 
@@ -283,7 +284,7 @@ class Store:
         with self.transaction() as con:
             con.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, note = ? WHERE run_id = ?",
-                [status, finished, f"{type(error).__name__}: {error}", run_id],
+                [status, finished, NOTE_OF.get(type(error), f"{type(error).__name__}: {error}"), run_id],
             )
         self._run_id = None
 
