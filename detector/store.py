@@ -29,7 +29,7 @@ from detector.store_schema import create_or_migrate
 
 log = logging.getLogger(__name__)
 
-NOTE_OF = {KeyboardInterrupt: "interrupted by SIGINT (Ctrl-C)"}
+NOTE_OF: dict[type[BaseException], str] = {KeyboardInterrupt: "interrupted by SIGINT (Ctrl-C)"}
 READER_WAIT_S = 30.0  # how long a run waits for `show` / `report` to finish reading
 
 
