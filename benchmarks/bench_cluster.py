@@ -26,11 +26,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from detector.cluster import WindowClusterer
 from detector.config import load_config
-from detector.embed import EmbeddingStage
-from detector.store import Store
-from pipelines.daily import read_feeds
+from detector.embed.embedding import EmbeddingStage
+from detector.narratives.cluster import WindowClusterer
+from detector.pipeline.daily import read_feeds
+from detector.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 FEED = ROOT.parent / "shared" / "data" / "events" / "events_2022_feed.csv"

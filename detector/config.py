@@ -1,9 +1,10 @@
 """Typed, frozen configuration loaded from TOML.
 
 Every section maps 1:1 onto the constructor of the stage that consumes it (``[embed]`` ->
-:func:`detector.embed.make_embedder`, ``[cluster]`` -> :class:`detector.cluster.WindowClusterer`,
-...), and every key onto one documented argument. Checks are declarative: each field carries its
-allowed range or choices in ``metadata``, and one validator enforces them for every section.
+:func:`detector.embed.embedding.make_embedder`, ``[cluster]`` ->
+:class:`detector.narratives.cluster.WindowClusterer`, ...), and every key onto one documented
+argument. Checks are declarative: each field carries its allowed range or choices in ``metadata``,
+and one validator enforces them for every section.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class _Section:
 
 @dataclass(frozen=True)
 class IngestConfig(_Section):
-    """Arguments of :class:`detector.ingest.FeedReader`."""
+    """Arguments of :class:`detector.sources.ingest.FeedReader`."""
 
     registry: str = "outlets.toml"
     default_timezone: str = "UTC"
@@ -59,14 +60,14 @@ class IngestConfig(_Section):
 
 @dataclass(frozen=True)
 class StoreConfig(_Section):
-    """Arguments of :class:`detector.store.Store`."""
+    """Arguments of :class:`detector.store.store.Store`."""
 
     path: str = ""
 
 
 @dataclass(frozen=True)
 class EmbedConfig(_Section):
-    """Arguments of :func:`detector.embed.make_embedder`."""
+    """Arguments of :func:`detector.embed.embedding.make_embedder`."""
 
     backend: str = _choice(("use-multilingual", "sentence-transformers"), "use-multilingual")
     model_path: str = ""
@@ -77,7 +78,7 @@ class EmbedConfig(_Section):
 
 @dataclass(frozen=True)
 class PassageConfig(_Section):
-    """Arguments of :class:`detector.passages.PassageStage`."""
+    """Arguments of :class:`detector.embed.passages.PassageStage`."""
 
     unit: str = _choice(("article", "passage"), "passage")
     max_chars: int = _range(16, 100_000, 1000)
@@ -108,7 +109,7 @@ class IndexConfig(_Section):
 
 @dataclass(frozen=True)
 class ClusterConfig(_Section):
-    """Arguments of :class:`detector.cluster.WindowClusterer` (``random_state`` comes from
+    """Arguments of :class:`detector.narratives.cluster.WindowClusterer` (``random_state`` comes from
     ``[run] seed``)."""
 
     method: str = _choice(("sync-graph", "hdbscan"), "sync-graph")
@@ -128,7 +129,8 @@ class ClusterConfig(_Section):
 
 @dataclass(frozen=True)
 class ScoreConfig(_Section):
-    """Arguments of :class:`detector.score.SyncScorer` (``random_state`` comes from ``[run] seed``)."""
+    """Arguments of :class:`detector.scoring.score.SyncScorer` (``random_state`` comes from
+    ``[run] seed``)."""
 
     max_lag_hours: float = _range(0.0, 24 * 365, 72.0)
     min_similarity: float = _range(-1.0, 1.0, 0.3)
@@ -145,7 +147,7 @@ class ScoreConfig(_Section):
 
 @dataclass(frozen=True)
 class LinksConfig(_Section):
-    """Arguments of :class:`detector.links.LinkClassifier` (``registry`` comes from ``[ingest]``)."""
+    """Arguments of :class:`detector.scoring.links.LinkClassifier` (``registry`` comes from ``[ingest]``)."""
 
     republication_similarity: float = _range(-1.0, 1.0, 0.75)
     citation_window_chars: int = _range(0, 10_000, 40)
@@ -160,15 +162,15 @@ class RunConfig(_Section):
 
 @dataclass(frozen=True)
 class LimitsConfig(_Section):
-    """Arguments of :class:`detector.limits.MemoryGuard`."""
+    """Arguments of :class:`detector.pipeline.limits.MemoryGuard`."""
 
     max_memory_gb: float = _range(0.0, 1_000_000.0, 0.0)
 
 
 @dataclass(frozen=True)
 class EngineConfig(_Section):
-    """Arguments of :func:`pipelines.engine.make_engine` (the Ray engine's are those of
-    :class:`pipelines.ray_engine.RayEngine`). Where work runs, never what it computes: no key
+    """Arguments of :func:`detector.pipeline.engine.make_engine` (the Ray engine's are those of
+    :class:`detector.pipeline.ray_engine.RayEngine`). Where work runs, never what it computes: no key
     is part of the method hash."""
 
     kind: str = _choice(("local", "ray"), "local")

@@ -34,9 +34,9 @@ def distinct_texts(config: Config, feed: Path) -> int:
     passage mode, the passages (a short item's one passage is its article text, embedded once)."""
     from dataclasses import asdict
 
-    from detector.embed import EmbeddingStage
-    from detector.passages import PassageStage
-    from pipelines.daily import read_feeds
+    from detector.embed.embedding import EmbeddingStage
+    from detector.embed.passages import PassageStage
+    from detector.pipeline.daily import read_feeds
 
     articles = read_feeds(config, [str(feed)]).articles
     embedding = EmbeddingStage(**asdict(config.embed))
@@ -65,7 +65,7 @@ def small_feed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def first_run_pairs(tmp_path_factory: pytest.TempPathFactory, default_config: Config, small_feed: Path):
     """pairs.csv of one real run on the small feed."""
-    from pipelines.daily import run_daily
+    from detector.pipeline.daily import run_daily
 
     out = tmp_path_factory.mktemp("pairs_run")
     run_daily(default_config, [str(small_feed)], out)

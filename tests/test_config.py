@@ -6,18 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from detector.cluster import WindowClusterer
 from detector.config import Config, config_from_dict, load_config
-from detector.embed import EmbeddingStage
+from detector.embed.embedding import EmbeddingStage
+from detector.embed.passages import PassageStage
 from detector.errors import ConfigError
 from detector.index import CrossBlocSearcher
-from detector.ingest import FeedReader
-from detector.limits import MemoryGuard
-from detector.links import LinkClassifier
-from detector.passages import PassageStage
-from detector.score import SyncScorer
-from detector.store import Store
-from pipelines.engine import make_engine
+from detector.narratives.cluster import WindowClusterer
+from detector.pipeline.engine import make_engine
+from detector.pipeline.limits import MemoryGuard
+from detector.scoring.links import LinkClassifier
+from detector.scoring.score import SyncScorer
+from detector.sources.ingest import FeedReader
+from detector.store.store import Store
 from tests.conftest import DEFAULT_CONFIG
 
 

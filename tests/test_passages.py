@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from detector.config import Config
-from detector.embed import Embedder, EmbeddingStage, embedding_text
-from detector.passages import PassageStage, best_passage_pairs, split_passages
-from detector.store import Store
+from detector.embed.embedding import Embedder, EmbeddingStage, embedding_text
+from detector.embed.passages import PassageStage, best_passage_pairs, split_passages
+from detector.store.store import Store
 
 DATA = Path(__file__).resolve().parent / "data" / "passages_real.json"
 ITEMS = {item["id"]: item for item in json.loads(DATA.read_text(encoding="utf-8"))}
@@ -120,7 +120,7 @@ def test_max_passages_keeps_the_first_and_says_how_many_were_dropped(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     full = split(KREMLIN)
-    with caplog.at_level(logging.INFO, logger="detector.passages"):
+    with caplog.at_level(logging.INFO, logger="detector.embed.passages"):
         capped = split(KREMLIN, max_passages=3)
     assert capped == full[:3]
     assert f"kept the first 3 of {len(full)} passages" in caplog.text

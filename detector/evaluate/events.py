@@ -1,6 +1,6 @@
 """Event level: run the real daily pipeline on a feed with injected events and score its flags.
 
-The pipeline is driven only through ``pipelines.daily.run_daily`` and read back only through its
+The pipeline is driven only through ``detector.pipeline.daily.run_daily`` and read back only through its
 ``members.csv``, so this keeps working while the method inside changes.
 """
 
@@ -17,7 +17,7 @@ import pandas as pd
 from detector.config import Config
 from detector.evaluate.data import load_feed_events
 from detector.evaluate.metrics import EventScores, Narrative, score_events
-from pipelines.daily import run_daily
+from detector.pipeline.daily import run_daily
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Pair level: does the cosine of two articles separate same-narrative from different pairs?
 
-Embeddings go through :class:`detector.embed.EmbeddingStage` and the store's cache, so the texts
+Embeddings go through :class:`detector.embed.embedding.EmbeddingStage` and the store's cache, so the texts
 are embedded exactly as the pipeline embeds them, once per model.
 """
 
@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from detector.config import Config
-from detector.embed import EmbeddingStage
+from detector.embed.embedding import EmbeddingStage
 from detector.evaluate.metrics import average_precision, precision_recall_f1, roc_auc
-from detector.score import SyncScorer
-from detector.store import Store
+from detector.scoring.score import SyncScorer
+from detector.store.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 """The Ray engine: the local stages, fanned out over a Ray cluster (``pip install '.[ray]'``).
 
 * Input files are read and validated by Ray Data tasks, one file per task, with the ingest
-  code itself (:meth:`detector.ingest.FeedReader.read_file`); the head merges them in file order.
+  code itself (:meth:`detector.sources.ingest.FeedReader.read_file`); the head merges them in file order.
 * Embedding runs in a Ray Data actor pool: each actor builds the ``[embed]`` backend once and
-  encodes whole model batches of :meth:`detector.embed.EmbeddingStage.plan` (the batches the local
+  encodes whole model batches of :meth:`detector.embed.embedding.EmbeddingStage.plan` (the batches the local
   engine encodes, so vectors are bit-identical at equal ``[embed] threads``). Vectors stream
   back to the head, which writes each finished shard as a Parquet file (``pipelines/shards.py``)
   and, when all are done, loads them into the DuckDB store in one transaction. A re-run after a
@@ -26,11 +26,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from detector.embed import EmbeddingStage, make_embedder, require
+from detector.embed.embedding import EmbeddingStage, make_embedder, require
 from detector.errors import DetectorError
 from detector.faults import checkpoint
-from detector.store import Store
-from pipelines.shards import read_shard, shard_hashes, shard_path, write_shard
+from detector.pipeline.shards import read_shard, shard_hashes, shard_path, write_shard
+from detector.store.store import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

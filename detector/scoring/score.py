@@ -7,7 +7,7 @@ A narrative with members in both blocs is flagged when all of these hold:
   threshold for that pair's languages;
 * each bloc has at least ``min_outlets_per_bloc`` outlets in it;
 * the lag between the blocs' first appearances is unlikely by chance (permutation p-value at most
-  ``alpha``, see :mod:`detector.significance`);
+  ``alpha``, see :mod:`detector.scoring.significance`);
 * it is not mostly a shared news event: control outlets (Reuters, AP, BBC ...) covering the same
   story at the same time make up at most ``max_control_share`` of its coverage.
 
@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 
 from detector.config import language_pair
+from detector.embed.passages import PassageMatcher
 from detector.parallel import Mapper, serial_map
-from detector.passages import PassageMatcher
-from detector.significance import lag_p_value, narrative_seed
+from detector.scoring.significance import lag_p_value, narrative_seed
 from detector.times import epoch_seconds
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
-from detector.embed import EmbeddingStage
+from detector.embed.embedding import EmbeddingStage
 from detector.errors import ConfigError
 from detector.parallel import serial_map
-from detector.store import Store
+from detector.store.store import Store
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -65,11 +65,11 @@ def make_engine(
     shard_texts: int = 1024,
 ) -> Engine:
     """The engine named by ``[engine] kind``; the other arguments are the Ray engine's
-    (:class:`pipelines.ray_engine.RayEngine`) and are ignored by the local one."""
+    (:class:`detector.pipeline.ray_engine.RayEngine`) and are ignored by the local one."""
     if kind == "local":
         return LocalEngine()
     if kind == "ray":
-        from pipelines.ray_engine import RayEngine
+        from detector.pipeline.ray_engine import RayEngine
 
         return RayEngine(address, cpus, workers, object_store_mb, shard_dir, shard_texts)
     raise ConfigError(f"[engine] kind = {kind!r}; use one of {list(KINDS)}.")

@@ -12,11 +12,11 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from detector.channels import filter_frames
 from detector.errors import NotFoundError
-from detector.html_report import headline
-from detector.report import iso_utc, write_reports
-from detector.store import Store
+from detector.report.channels import filter_frames
+from detector.report.html import headline
+from detector.report.writer import iso_utc, write_reports
+from detector.store.store import Store
 
 BLOC_STYLES = {"cn": "bold red", "ru": "bold blue", "control": "dim"}
 
@@ -34,7 +34,7 @@ def rewrite_reports(
     """Write ``run_id``'s reports into ``out_dir`` again; its CSVs come out byte-identical.
 
     With ``channel_types``, only the narratives that reached any of them are written (see
-    :func:`detector.channels.filter_frames`), and the manifest records the filter.
+    :func:`detector.report.channels.filter_frames`), and the manifest records the filter.
     """
     with open_store(store) as db:
         manifest = db.run_manifest(run_id)

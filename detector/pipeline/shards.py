@@ -2,7 +2,7 @@
 
 A shard is one Parquet file of ``text_hash, model_id, vector`` rows (the layout of the store's
 ``embeddings`` cache, ``vector`` = float32 bytes) holding one shard of
-:meth:`detector.embed.EmbeddingStage.plan`. Its file name is a hash of the model and the text
+:meth:`detector.embed.embedding.EmbeddingStage.plan`. Its file name is a hash of the model and the text
 hashes it holds, so a re-run that plans the same work finds the shards a killed run finished and
 skips them. Files are written to a temporary name and renamed, so a shard file is complete or absent.
 """
@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from detector.embed import Batch
+from detector.embed.embedding import Batch
 
 
 def shard_hashes(shard: list[Batch]) -> list[str]:

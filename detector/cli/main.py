@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 
 from detector import __version__
-from detector.commands.common import config_option, domain_errors
-from detector.commands.evaluation import bury_command, eval_command, tune_command
+from detector.cli.evaluation import bury_command, eval_command, tune_command
+from detector.cli.options import config_option, domain_errors
 from detector.config import load_config
-from detector.registry import CHANNEL_TYPES, UNKNOWN_CHANNEL
+from detector.sources.registry import CHANNEL_TYPES, UNKNOWN_CHANNEL
 
 store_option = click.option(
     "--store", "store_path", type=click.Path(dir_okay=False), default="out/detector.duckdb",
@@ -60,7 +60,7 @@ def run(config_path: str, inputs: tuple[str, ...], out_dir: str, store_path: str
 
     Idempotent: re-running on the same input embeds nothing and writes identical flags.csv.
     """
-    from pipelines.daily import run_daily
+    from detector.pipeline.daily import run_daily
 
     config = load_config(config_path)
     summary = run_daily(config, list(inputs), Path(out_dir), Path(store_path) if store_path else None)
@@ -93,7 +93,7 @@ def backfill(
     """
     from dataclasses import replace
 
-    from pipelines.daily import run_daily
+    from detector.pipeline.daily import run_daily
 
     config = load_config(config_path)
     if engine is not None:
@@ -119,8 +119,8 @@ def backfill(
 @domain_errors
 def ingest(config_path: str, inputs: tuple[str, ...], store_path: str) -> None:
     """Validate feeds and load their articles into the store (no embedding, no scoring)."""
-    from detector.store import Store
-    from pipelines.daily import read_feeds
+    from detector.pipeline.daily import read_feeds
+    from detector.store.store import Store
 
     config = load_config(config_path)
     feed = read_feeds(config, list(inputs))
@@ -148,7 +148,7 @@ def report(run_id: str, out_dir: str, store_path: str, channel_types: tuple[str,
 
     Every CSV comes out byte-identical to the run's own (unless filtered with --channel-type).
     """
-    from detector.review import rewrite_reports
+    from detector.report.review import rewrite_reports
 
     paths = rewrite_reports(Path(store_path), run_id, Path(out_dir), channel_types)
     click.echo(f"{run_id}: {', '.join(Path(p).name for p in paths.values())} -> {out_dir}")
@@ -161,7 +161,7 @@ def report(run_id: str, out_dir: str, store_path: str, channel_types: tuple[str,
 @domain_errors
 def show(narrative_id: str, store_path: str, run_id: str | None) -> None:
     """Print a flagged narrative's articles and a timeline per outlet."""
-    from detector.review import print_narrative
+    from detector.report.review import print_narrative
 
     print_narrative(Path(store_path), narrative_id, run_id)
 
@@ -171,5 +171,5 @@ main.add_command(tune_command)
 main.add_command(bury_command)
 
 
-if __name__ == "__main__":  # `python -m detector.cli` runs from a checkout without installing
+if __name__ == "__main__":  # `python -m detector.cli.main` runs from a checkout without installing
     main()

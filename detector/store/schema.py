@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from detector.store import Store
+    from detector.store.store import Store
 
 log = logging.getLogger(__name__)
 

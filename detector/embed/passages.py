@@ -11,7 +11,7 @@ Conventions
 A passage has a ``kind``:
 
 * ``"whole"``: the article as one unit, text = title + "\\n" + body as the article-level embedder
-  builds it (:func:`detector.embed.embedding_text`). Short items (headlines, posts, anything whose
+  builds it (:func:`detector.embed.embedding.embedding_text`). Short items (headlines, posts, anything whose
   title + body fits ``max_chars``) are one whole passage, so (with ``max_chars`` at most
   ``[embed] max_chars``) their passage vector *is* their article vector: same text, same cache
   row. ``start``/``end`` span the part of the body it holds, so
@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from detector.embed import EmbeddingStage, embedding_text
+from detector.embed.embedding import EmbeddingStage, embedding_text
 from detector.errors import ConfigError
-from detector.store import Store
+from detector.store.store import Store
 
 log = logging.getLogger(__name__)
 

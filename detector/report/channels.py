@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from detector.amplification import outlet_edges
 from detector.errors import InputError
-from detector.registry import CHANNEL_TYPES, UNKNOWN_CHANNEL, OutletRegistry
+from detector.scoring.amplification import outlet_edges
+from detector.sources.registry import CHANNEL_TYPES, UNKNOWN_CHANNEL, OutletRegistry
 
 ARROW = " -> "
 

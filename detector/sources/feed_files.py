@@ -2,7 +2,7 @@
 
 File-level problems (encoding, binary data, malformed CSV, missing columns, no rows) raise
 :class:`~detector.errors.InputError` naming the file and the fix; JSONL lines that are not JSON
-objects come back as row-level problems. Validating the rows is :mod:`detector.ingest`'s job.
+objects come back as row-level problems. Validating the rows is :mod:`detector.sources.ingest`'s job.
 """
 
 from __future__ import annotations

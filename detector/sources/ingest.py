@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from detector.errors import ConfigError, InputError
-from detector.feed_files import REQUIRED, read_table
 from detector.parallel import Mapper, serial_map
-from detector.registry import BLOCS, OutletRegistry
+from detector.sources.feed_files import REQUIRED, read_table
+from detector.sources.registry import BLOCS, OutletRegistry
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ import pandas as pd
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
-from detector.channels import channel_table, row_channels
-from detector.report import FLAG_COLUMNS, atomic_writer, iso_utc
+from detector.report.channels import channel_table, row_channels
+from detector.report.writer import FLAG_COLUMNS, atomic_writer, iso_utc
 
 BLOC_COLOURS = {"cn": "#c62828", "ru": "#1565c0", "control": "#9e9e9e"}
 OTHER_COLOUR = "#6d4c41"

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from detector.registry import OutletRegistry
+from detector.sources.registry import OutletRegistry
 
 # Attribution cues, lower-cased. Latin and Cyrillic cues are matched as words; CJK ones anywhere.
 CUES = (

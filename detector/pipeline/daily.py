@@ -17,24 +17,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from detector.amplification import outlet_edges
-from detector.channels import add_channels
-from detector.cluster import Lineage, Window, WindowClusterer, iter_narratives
 from detector.config import Config
-from detector.embed import EmbeddingStage
+from detector.embed.embedding import EmbeddingStage
+from detector.embed.passages import PassageMatcher, PassageStage
 from detector.faults import checkpoint
 from detector.index import CrossBlocSearcher
-from detector.ingest import FeedReader, IngestResult
-from detector.limits import MemoryGuard
-from detector.links import LinkClassifier
+from detector.narratives.cluster import Lineage, Window, WindowClusterer, iter_narratives
 from detector.parallel import Mapper, serial_map
-from detector.passages import PassageMatcher, PassageStage
-from detector.registry import OutletRegistry
-from detector.report import file_sha256, write_csv, write_reports
-from detector.score import SyncScorer
-from detector.store import Store
-from pipelines.engine import Engine, LocalEngine, make_engine
-from pipelines.manifest import environment
+from detector.pipeline.engine import Engine, LocalEngine, make_engine
+from detector.pipeline.limits import MemoryGuard
+from detector.pipeline.manifest import environment
+from detector.report.channels import add_channels
+from detector.report.writer import file_sha256, write_csv, write_reports
+from detector.scoring.amplification import outlet_edges
+from detector.scoring.links import LinkClassifier
+from detector.scoring.score import SyncScorer
+from detector.sources.ingest import FeedReader, IngestResult
+from detector.sources.registry import OutletRegistry
+from detector.store.store import Store
 
 log = logging.getLogger(__name__)
 

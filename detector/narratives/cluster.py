@@ -32,8 +32,8 @@ from sklearn.decomposition import PCA
 from tqdm.auto import tqdm
 
 from detector.index import CrossBlocSearcher
+from detector.narratives.sync_graph import add_passage_edges, components, csls_edges, unit_components
 from detector.parallel import Mapper, serial_map
-from detector.sync_graph import add_passage_edges, components, csls_edges, unit_components
 from detector.times import epoch_seconds, to_seconds
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class WindowClusterer:
     Parameters
     ----------
     method : ``"sync-graph"`` (default: mutual cross-bloc CSLS edges, see
-        :mod:`detector.sync_graph`) or ``"hdbscan"`` (density clusters of all articles).
+        :mod:`detector.narratives.sync_graph`) or ``"hdbscan"`` (density clusters of all articles).
     window_hours : length of each window.
     step_hours : distance between window starts (windows overlap when step < length).
     csls_k : sync-graph: neighbours in the other bloc that define an article's hubness.
@@ -89,7 +89,7 @@ class WindowClusterer:
         nearest cross-bloc neighbours.
     min_csls : sync-graph: smallest CSLS score of an edge between whole articles.
     passage_min_csls : sync-graph with passages: smallest CSLS of an edge from a paragraph of a
-        long article (see :func:`detector.sync_graph.add_passage_edges`).
+        long article (see :func:`detector.narratives.sync_graph.add_passage_edges`).
     passage_min_similarity : sync-graph with passages: smallest cosine of such an edge. CSLS
         alone lifts pairs of two idiosyncratic paragraphs that are barely alike; a paragraph
         that carries a narrative is also close in absolute terms.

@@ -11,7 +11,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from detector.commands.common import config_option, domain_errors
+from detector.cli.options import config_option, domain_errors
 from detector.errors import InputError
 
 data_option = click.option(

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from detector.errors import NotFoundError, StoreBusyError
-from detector.store_schema import create_or_migrate
+from detector.store.schema import create_or_migrate
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from detector.amplification import EDGE_COLUMNS, write_graphml
 from detector.faults import checkpoint
+from detector.scoring.amplification import EDGE_COLUMNS, write_graphml
 
 FLAG_COLUMNS = [
     "rank", "narrative_id", "label", "p_value", "score", "direction", "lag_hours", "leader_outlet",
@@ -112,7 +112,7 @@ def write_reports(
     ``report.html`` comes after the CSVs and the outlet graph, so it can link to them.
     """
     # Imported here: html_report imports this module, and matplotlib loads only when needed.
-    from detector.html_report import write_html_report
+    from detector.report.html import write_html_report
 
     manifest_path = out_dir / "manifest.json"
     manifest_path.unlink(missing_ok=True)

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from detector.errors import ConfigError, MissingDependencyError
 from detector.faults import checkpoint
-from detector.store import Store
+from detector.store.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The ``detector`` command line: a thin layer of click commands over the library."""
