@@ -3,16 +3,15 @@ them, and build event sets that hide a narrative inside long documents."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 import pandas as pd
 
 from detector.cli.options import config_option, domain_errors
 from detector.errors import InputError
+from detector.io import write_json
 
 data_option = click.option(
     "--data", "-d", "data", multiple=True, required=True,
@@ -101,11 +100,6 @@ def eval_command(
         write_json(payload, Path(json_out))
         click.echo(f"JSON -> {json_out}")
     click.echo(f"evaluated in {seconds} s ({result.seconds})")
-
-
-def write_json(payload: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 @click.command("tune")

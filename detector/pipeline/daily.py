@@ -22,13 +22,14 @@ from detector.embed.embedding import EmbeddingStage
 from detector.embed.passages import PassageMatcher, PassageStage
 from detector.faults import checkpoint
 from detector.index import CrossBlocSearcher
+from detector.io import file_sha256
 from detector.narratives.cluster import Lineage, Window, WindowClusterer, iter_narratives
 from detector.parallel import Mapper, serial_map
 from detector.pipeline.engine import Engine, LocalEngine, make_engine
 from detector.pipeline.limits import MemoryGuard
 from detector.pipeline.manifest import environment
 from detector.report.channels import add_channels
-from detector.report.writer import file_sha256, write_csv, write_reports
+from detector.report.writer import write_csv, write_reports
 from detector.scoring.amplification import outlet_edges
 from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer

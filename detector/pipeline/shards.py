@@ -10,7 +10,6 @@ skips them. Files are written to a temporary name and renamed, so a shard file i
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from detector.embed.embedding import Batch
+from detector.io import atomic_writer
 
 
 def shard_hashes(shard: list[Batch]) -> list[str]:
@@ -39,9 +39,8 @@ def write_shard(path: Path, hashes: list[str], vectors: np.ndarray, model_id: st
             ),
         }
     )
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, temp)
-    os.replace(temp, path)
+    with atomic_writer(path, "wb") as handle:
+        pq.write_table(table, handle)
 
 
 def read_shard(path: Path) -> pa.Table:

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-from matplotlib.figure import Figure
 
+from detector.io import atomic_writer
 from detector.report.channels import channel_table, row_channels
-from detector.report.writer import FLAG_COLUMNS, atomic_writer, iso_utc
+from detector.report.columns import FLAG_COLUMNS
+from detector.times import iso_utc
 
 BLOC_COLOURS = {"cn": "#c62828", "ru": "#1565c0", "control": "#9e9e9e"}
 OTHER_COLOUR = "#6d4c41"
@@ -149,6 +149,10 @@ def write_html_report(
 
 def timeline_png(group: pd.DataFrame, best: tuple[str, str] | None = None) -> bytes:
     """Articles over time, one row per outlet (grouped by bloc), the best pair joined by a line."""
+    # Imported here: matplotlib takes a while to load, and only a page with flags draws timelines.
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.figure import Figure
+
     order = {"cn": 0, "ru": 1, "control": 2}
     frame = group.assign(
         when=pd.to_datetime(group["published_at"], utc=True).dt.tz_localize(None),

@@ -15,8 +15,9 @@ from rich.text import Text
 from detector.errors import NotFoundError
 from detector.report.channels import filter_frames
 from detector.report.html import headline
-from detector.report.writer import iso_utc, write_reports
+from detector.report.writer import write_reports
 from detector.store.store import Store
+from detector.times import iso_utc
 
 BLOC_STYLES = {"cn": "bold red", "ru": "bold blue", "control": "dim"}
 

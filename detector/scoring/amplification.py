@@ -13,6 +13,8 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 
+from detector.io import atomic_writer
+
 EDGE_COLUMNS = [
     "source_outlet", "source_bloc", "source_channel_type", "target_outlet", "target_bloc",
     "target_channel_type", "narratives", "cross_bloc", "median_lag_hours", "republications", "citations",
@@ -81,9 +83,8 @@ def write_graphml(edges: pd.DataFrame, path: Path) -> None:
             cross_bloc=bool(row.cross_bloc), median_lag_hours=float(row.median_lag_hours),
             republications=int(row.republications), citations=int(row.citations), echoes=int(row.echoes),
         )  # fmt: skip
-    tmp = path.with_name(f".{path.name}.tmp")
-    nx.write_graphml(graph, tmp)
-    tmp.replace(path)
+    with atomic_writer(path, "wb") as handle:
+        nx.write_graphml(graph, handle)
 
 
 def _text(value: object) -> str:

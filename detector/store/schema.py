@@ -7,10 +7,11 @@ newcomer never runs a migration by hand.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
-if TYPE_CHECKING:
-    from detector.store.store import Store
+import duckdb
 
 log = logging.getLogger(__name__)
 
@@ -71,27 +72,40 @@ CREATE TABLE IF NOT EXISTS report_rows (
 """
 
 
-def create_or_migrate(store: Store) -> None:
-    """Create the tables of a new store, or bring an older store's up to date."""
-    store.con_.execute(SCHEMA)
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All statements inside or none (rolled back on any exception)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def create_or_migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Create the tables of a new store, or bring an older store's up to date (``path`` names it
+    in the log)."""
+    con.execute(SCHEMA)
     # Stores created before the note column existed get it here (a no-op afterwards).
-    store.con_.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS note VARCHAR")
-    widen_cluster_key(store)
+    con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS note VARCHAR")
+    widen_cluster_key(con, path)
 
 
-def widen_cluster_key(store: Store) -> None:
+def widen_cluster_key(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Stores made before an article could sit in two narratives of one window keyed clusters by
     (method, window, article); copy them into the current key (a no-op after)."""
-    key = store.con_.execute(
+    key = con.execute(
         "SELECT constraint_column_names FROM duckdb_constraints() "
         "WHERE table_name = 'clusters' AND constraint_type = 'PRIMARY KEY'"
     ).fetchall()
     if not key or "label" in key[0][0]:
         return
     create = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS clusters") :].split(";")[0]
-    with store.transaction() as con:
+    with transaction(con):
         con.execute("ALTER TABLE clusters RENAME TO clusters_old")
         con.execute(create)
         con.execute("INSERT INTO clusters SELECT * FROM clusters_old")
         con.execute("DROP TABLE clusters_old")
-    log.info("store %s: clusters table re-keyed by (method, window, label, article)", store.path)
+    log.info("store %s: clusters table re-keyed by (method, window, label, article)", path)

@@ -12,8 +12,8 @@ import io
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from detector.errors import NotFoundError, StoreBusyError
-from detector.store.schema import create_or_migrate
+from detector.store.schema import create_or_migrate, transaction
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class Store:
         except duckdb.IOException as exc:
             self._release()
             raise StoreBusyError(f"store {self.path} is in use by another program ({exc}).") from None
-        create_or_migrate(self)
+        create_or_migrate(self.con_, self.path)
         return self
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
@@ -96,15 +96,8 @@ class Store:
         fcntl.flock(self._lock, fcntl.LOCK_UN)
         self._lock.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.con_.execute("BEGIN TRANSACTION")
-        try:
-            yield self.con_
-        except BaseException:
-            self.con_.execute("ROLLBACK")
-            raise
-        self.con_.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return transaction(self.con_)
 
     # ---- articles ---------------------------------------------------------------------------
     def upsert_articles(self, articles: pd.DataFrame) -> dict[str, int]:
