@@ -28,9 +28,8 @@ from detector.parallel import Mapper, serial_map
 from detector.pipeline.engine import Engine, LocalEngine, make_engine
 from detector.pipeline.limits import MemoryGuard
 from detector.pipeline.manifest import environment
-from detector.report.channels import add_channels
+from detector.report.findings import Findings, assemble_findings
 from detector.report.writer import write_csv, write_reports
-from detector.scoring.amplification import outlet_edges
 from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader, IngestResult
@@ -216,16 +215,6 @@ def cluster_windows(
     return clusterer.run(articles, vectors, windows, previous_of, units, mapper)
 
 
-@dataclass(frozen=True)
-class Findings:
-    """What the scorer found: the report tables."""
-
-    flags: pd.DataFrame
-    members: pd.DataFrame
-    pairs: pd.DataFrame
-    outlets: pd.DataFrame
-
-
 def score_narratives(
     db: Store,
     scorer: SyncScorer,
@@ -243,11 +232,10 @@ def score_narratives(
     ``scope`` (with ``scope_vectors``) are the run's articles; its control articles are the
     baseline for the shared-news check.
     """
-    empty = Findings(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), outlet_edges(pd.DataFrame()))
     touched = sorted(clusters["narrative_id"].unique())
     members = db.narrative_members(method, touched)
     if members.empty:
-        return empty
+        return Findings.empty()
     articles = members.drop_duplicates("id").sort_values(["published_at", "id"]).reset_index(drop=True)
     vectors = embedding.vectors(db, articles)
     position = pd.Series(np.arange(len(articles)), index=articles["id"])
@@ -266,62 +254,7 @@ def score_narratives(
         mapper,
     )
     if flags.empty:
-        return empty
-    flagged = set(flags["narrative_id"])
-    rows, labels = [], {}
-    for nid, pos in narratives:
-        if nid not in flagged:
-            continue
-        centre = vectors[pos].mean(axis=0)
-        centre /= max(float(np.linalg.norm(centre)), 1e-12)
-        sims = vectors[pos] @ centre
-        group = articles.iloc[pos].assign(narrative_id=nid, similarity_to_centre=np.round(sims, 4))
-        strength = members[members["narrative_id"] == nid].groupby("article_id")["membership"].max()
-        group["membership"] = group["id"].map(strength).round(4)
-        group["rescued"] = group["membership"] == 0  # joined as a near-copy, not through an edge
-        central = group.iloc[int(np.argmax(sims))]
-        labels[nid] = " ".join(str(central["title"] or central["text"]).split())[:120]
-        rows.append(group)
-    flags.insert(0, "rank", np.arange(1, len(flags) + 1))
-    flags.insert(2, "label", flags["narrative_id"].map(labels))
-    pairs["link_type"] = links.label_pairs(pairs, articles)
-    flags["path"] = flags["narrative_id"].map(spread_paths(pd.concat(rows), links.registry))
-    order = {nid: i for i, nid in enumerate(flags["narrative_id"])}
-    member_rows = pd.concat(rows, ignore_index=True)
-    member_rows = member_rows.sort_values(
-        ["narrative_id", "published_at", "id"], key=lambda s: s.map(order) if s.name == "narrative_id" else s
-    ).reset_index(drop=True)
-    pairs = pairs.sort_values(
-        ["narrative_id", "pair_rank"], key=lambda s: s.map(order) if s.name == "narrative_id" else s
+        return Findings.empty()
+    return assemble_findings(
+        flags, pairs, narratives, articles, vectors, members, links, passages=matcher is not None
     )
-    if matcher is not None:
-        member_rows = member_rows.merge(member_passages(pairs), on=["narrative_id", "id"], how="left")
-    flags, member_rows, pairs = add_channels(flags, member_rows, pairs.reset_index(drop=True), links.registry)
-    return Findings(flags, member_rows, pairs, outlet_edges(member_rows, pairs))
-
-
-def member_passages(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Per (narrative, article): the passage of its most similar evidence pair, with offsets."""
-    sides = [
-        pairs[["narrative_id", "similarity", f"{side}_id", f"{side}_passage", f"{side}_passage_start",
-               f"{side}_passage_end"]].set_axis(
-            ["narrative_id", "similarity", "id", "passage", "passage_start", "passage_end"], axis=1
-        )
-        for side in ("cn", "ru")
-    ]  # fmt: skip
-    best = pd.concat(sides).sort_values(["narrative_id", "id", "similarity"], ascending=[True, True, False])
-    return best.drop_duplicates(["narrative_id", "id"]).drop(columns="similarity")
-
-
-def spread_paths(members: pd.DataFrame, registry: OutletRegistry) -> dict[str, str]:
-    """Per narrative, its outlets in order of first appearance with channel type and language:
-    ``RT [state_media/ru] -> Global Times [state_media/en] -> PRC MFA spokesperson [diplomatic/en]``."""
-    paths = {}
-    for nid, group in members.groupby("narrative_id", sort=True):
-        first = group.sort_values(["published_at", "id"]).drop_duplicates(["outlet", "language"])
-        steps = []
-        for outlet, language in zip(first["outlet"], first["language"], strict=True):
-            entry = registry.get(outlet)
-            steps.append(f"{outlet} [{entry.channel_type if entry else 'unknown'}/{language}]")
-        paths[str(nid)] = " -> ".join(steps)
-    return paths
