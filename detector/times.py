@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+HOUR = 3600  # seconds
 
 
 def epoch_seconds(values: pd.Series) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Channel types in the reports: which kinds of channel (state media, diplomats, aggregators,
 proxies) and which languages a flagged narrative reached, in what order; the ``--channel-type``
-filter of ``detector report``; and the channel-type grouping and filter of ``report.html``.
+filter of ``detector report``; and the per-channel-type summary ``report.html`` shows.
 
 Channel types come from the outlet registry (``configs/outlets.toml``); an outlet it does not
 list is ``unknown``. Orders are of first appearance: the members sorted by publication time (then
@@ -9,7 +9,6 @@ feed id), each channel type or language listed once, where it first occurs.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
@@ -91,11 +90,12 @@ def filter_frames(frames: dict[str, pd.DataFrame], channel_types: Sequence[str])
     return out
 
 
-# ---- report.html: a grouping table and a filter by channel type --------------------------------
-def channel_table(flags: pd.DataFrame, members: pd.DataFrame) -> str:
-    """Narratives grouped by the channel types they reached, each with a filter checkbox."""
+def channel_summary(flags: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Per channel type that flagged narratives reached (registry order): ``reached`` (how many
+    narratives), ``started`` (how many of them first appeared there) and its ``outlets``."""
+    columns = ["channel_type", "reached", "started", "outlets"]
     if "channel_path" not in flags or flags.empty:
-        return ""
+        return pd.DataFrame(columns=columns)
     paths = flags["channel_path"].map(channels_of)
     present = [c for c in (*CHANNEL_TYPES, UNKNOWN_CHANNEL) if paths.map(lambda p, c=c: c in p).any()]
     outlets = (
@@ -103,24 +103,13 @@ def channel_table(flags: pd.DataFrame, members: pd.DataFrame) -> str:
         if "channel_type" in members
         else pd.Series(dtype=str)
     )
-    rows = []
-    for channel in present:
-        reached = int(paths.map(lambda p, c=channel: c in p).sum())
-        first = int(paths.map(lambda p, c=channel: bool(p) and p[0] == c).sum())
-        rows.append(
-            f'<tr><td><label><input type="checkbox" data-channel="{html.escape(channel)}"> '
-            f"{html.escape(channel)}</label></td><td>{reached}</td><td>{first}</td>"
-            f"<td>{html.escape(str(outlets.get(channel, '')))}</td></tr>"
-        )
-    return (
-        '<h2>By channel type</h2><p class="muted">Tick channel types to show only the narratives '
-        "that reached any of them (combines with the text filter).</p>"
-        '<table id="channels"><thead><tr><th>channel type</th><th>narratives reaching it</th>'
-        "<th>of which started there</th><th>outlets</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def row_channels(flag: pd.Series) -> str:
-    """The ``data-channels`` value of a summary row: its channel types, space-separated."""
-    return " ".join(channels_of(flag.get("channel_path")))
+    rows = [
+        {
+            "channel_type": channel,
+            "reached": int(paths.map(lambda p, c=channel: c in p).sum()),
+            "started": int(paths.map(lambda p, c=channel: bool(p) and p[0] == c).sum()),
+            "outlets": str(outlets.get(channel, "")),
+        }
+        for channel in present
+    ]
+    return pd.DataFrame(rows, columns=columns)

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from detector.io import atomic_writer
-from detector.report.channels import channel_table, row_channels
+from detector.report.channels import channel_summary, channels_of
 from detector.report.columns import FLAG_COLUMNS
+from detector.sources.ingest import headline
 from detector.times import iso_utc
 
 BLOC_COLOURS = {"cn": "#c62828", "ru": "#1565c0", "control": "#9e9e9e"}
@@ -323,10 +324,29 @@ def _members(group: pd.DataFrame, urls: dict[str, str]) -> str:
     )
 
 
-def headline(article: pd.Series) -> str:
-    """The title, or the start of the text for feeds without titles."""
-    title = _cell("", article.get("title")).strip()
-    return title or " ".join(_cell("", article.get("text")).split())[:160]
+def channel_table(flags: pd.DataFrame, members: pd.DataFrame) -> str:
+    """Narratives grouped by the channel types they reached, each with a filter checkbox."""
+    summary = channel_summary(flags, members)
+    if summary.empty:
+        return ""
+    rows = [
+        f'<tr><td><label><input type="checkbox" data-channel="{_e(row.channel_type)}"> '
+        f"{_e(row.channel_type)}</label></td><td>{row.reached}</td><td>{row.started}</td>"
+        f"<td>{_e(row.outlets)}</td></tr>"
+        for row in summary.itertuples(index=False)
+    ]
+    return (
+        '<h2>By channel type</h2><p class="muted">Tick channel types to show only the narratives '
+        "that reached any of them (combines with the text filter).</p>"
+        '<table id="channels"><thead><tr><th>channel type</th><th>narratives reaching it</th>'
+        "<th>of which started there</th><th>outlets</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def row_channels(flag: pd.Series) -> str:
+    """The ``data-channels`` value of a summary row: its channel types, space-separated."""
+    return " ".join(channels_of(flag.get("channel_path")))
 
 
 def _pairs_of(nid: str, flag: pd.Series, pairs: pd.DataFrame | None) -> pd.DataFrame:

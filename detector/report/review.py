@@ -14,8 +14,8 @@ from rich.text import Text
 
 from detector.errors import NotFoundError
 from detector.report.channels import filter_frames
-from detector.report.html import headline
 from detector.report.writer import write_reports
+from detector.sources.ingest import headline
 from detector.store.store import Store
 from detector.times import iso_utc
 

@@ -14,6 +14,7 @@ import networkx as nx
 import pandas as pd
 
 from detector.io import atomic_writer
+from detector.times import HOUR
 
 EDGE_COLUMNS = [
     "source_outlet", "source_bloc", "source_channel_type", "target_outlet", "target_bloc",
@@ -36,7 +37,7 @@ def outlet_edges(members: pd.DataFrame, pairs: pd.DataFrame | None = None) -> pd
                 {
                     "source_outlet": a["outlet"], "source_bloc": a["bloc"],
                     "target_outlet": b["outlet"], "target_bloc": b["bloc"],
-                    "lag": (b["published_at"] - a["published_at"]).total_seconds() / 3600,
+                    "lag": (b["published_at"] - a["published_at"]).total_seconds() / HOUR,
                     "narrative_id": nid,
                 }
             )  # fmt: skip

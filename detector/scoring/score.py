@@ -28,11 +28,11 @@ from detector.config import language_pair
 from detector.embed.passages import PassageMatcher
 from detector.parallel import Mapper, serial_map
 from detector.scoring.significance import lag_p_value, narrative_seed
-from detector.times import epoch_seconds
+from detector.sources.ingest import headline
+from detector.times import HOUR, epoch_seconds
 
 log = logging.getLogger(__name__)
 
-HOUR = 3600.0
 TOP_MEAN = 3  # pairs averaged into the closeness part of the score
 
 
@@ -320,14 +320,9 @@ def _article_fields(prefix: str, article: pd.Series, with_language: bool = False
         f"{prefix}_id": article["id"],
         f"{prefix}_outlet": article["outlet"],
         f"{prefix}_published_at": article["published_at"],
-        f"{prefix}_title": _headline(article),
+        f"{prefix}_title": headline(article),
         f"{prefix}_url": article.get("url", ""),
     }
     if with_language:
         fields[f"{prefix}_language"] = article["language"]
     return fields
-
-
-def _headline(article: pd.Series) -> str:
-    title = str(article.get("title") or "").strip()
-    return title or " ".join(str(article.get("text") or "").split())[:160]

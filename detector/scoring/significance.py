@@ -17,8 +17,6 @@ import hashlib
 
 import numpy as np
 
-HOUR = 3600.0
-
 
 def narrative_seed(seed: int, narrative_id: str) -> int:
     """A per-narrative seed, so a p-value does not depend on which other narratives were scored."""

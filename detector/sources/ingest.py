@@ -82,6 +82,17 @@ def expand_inputs(patterns: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(files))
 
 
+def headline(article: pd.Series) -> str:
+    """What a report shows as an article's headline: its title, or the start of its text for feeds
+    without titles (missing values count as empty)."""
+    title = _present(article.get("title")).strip()
+    return title or " ".join(_present(article.get("text")).split())[:160]
+
+
+def _present(value: object) -> str:
+    return "" if value is None or value is pd.NaT or value is pd.NA or value != value else str(value)
+
+
 def content_hash(title: str, text: str) -> str:
     """Identity of an article's content: an edited article gets a new hash and is re-embedded."""
     return hashlib.sha256(f"{title}\x1f{text}".encode()).hexdigest()
