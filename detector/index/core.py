@@ -67,13 +67,6 @@ def set_threads(threads: int) -> None:
     faiss.cvar.distance_compute_blas_database_bs = BLAS_DATABASE_BLOCK
 
 
-def flat_index(vectors: np.ndarray) -> faiss.Index:
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
-
-
 def ivf_nlist(n: int) -> int:
     """Cells for ``n`` vectors: 4·√N, and at most one per 39 training points (FAISS's k-means
     minimum), so small indexes do not train on a handful of points per centroid."""
