@@ -30,7 +30,7 @@ import pandas as pd
 from detector.config import Config
 from detector.embed.embedding import EmbeddingStage
 from detector.embed.passages import PassageStage, best_passage_pairs
-from detector.index import CrossBlocSearcher
+from detector.index import CrossBlocSearcher, VectorIndex
 from detector.store.store import Store
 from detector.times import epoch_seconds
 
@@ -98,7 +98,7 @@ def main() -> None:
     blocs = articles["bloc"].to_numpy()
     times = epoch_seconds(articles["published_at"])
     pos = passages["article_pos"].to_numpy()
-    searcher = CrossBlocSearcher(**asdict(config.index))
+    searcher = CrossBlocSearcher(VectorIndex(**asdict(config.index)))
     edges, knn_article_s = timed(searcher.neighbours, article_vectors, blocs, times, K, LAG_HOURS)
     passage_edges, knn_passage_s = timed(
         searcher.neighbours, passage_vectors, blocs[pos], times[pos], K, LAG_HOURS

@@ -16,6 +16,7 @@ import pytest
 from detector.config import Config
 from detector.embed.embedding import Embedder, EmbeddingStage, embedding_text
 from detector.embed.passages import PassageStage, best_passage_pairs, split_passages
+from detector.errors import ConfigError
 from detector.store.store import Store
 
 DATA = Path(__file__).resolve().parent / "data" / "passages_real.json"
@@ -127,7 +128,7 @@ def test_max_passages_keeps_the_first_and_says_how_many_were_dropped(
 
 
 def test_overlap_must_be_smaller_than_the_window() -> None:
-    with pytest.raises(ValueError, match="overlap_sentences"):
+    with pytest.raises(ConfigError, match=r"overlap_sentences = 2 must be smaller than window_sentences = 2"):
         split(KREMLIN, window_sentences=2, overlap_sentences=2)
 
 

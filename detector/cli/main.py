@@ -91,13 +91,11 @@ def backfill(
     narratives scored on a Ray cluster, and texts embedded by an actor pool into Parquet shards
     that a re-run after a crash does not embed again. See docs/scaling.md.
     """
-    from dataclasses import replace
-
     from detector.pipeline.daily import run_daily
 
     config = load_config(config_path)
     if engine is not None:
-        config = replace(config, engine=replace(config.engine, kind=engine))
+        config = config.override("engine", kind=engine)
     summary = run_daily(config, list(inputs), Path(out_dir), Path(store_path) if store_path else None)
     click.echo(
         f"{summary.run_id}: {summary.n_articles} articles, {summary.n_embedded} embedded, "

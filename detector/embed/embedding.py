@@ -15,7 +15,7 @@ import logging
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from detector.errors import ConfigError, MissingDependencyError
 from detector.faults import checkpoint
+from detector.params import Constraint, Interval, OneOf, check_params, validate_params
 from detector.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 # Cache writes are committed every this many texts, so a crash loses at most one chunk of work.
 CACHE_CHUNK = 1024
 Batch = list[tuple[str, str]]  # (text hash, text) pairs encoded in one model call
+BACKENDS = ("use-multilingual", "sentence-transformers")
 
 
 class Embedder(Protocol):
@@ -64,7 +66,7 @@ class UniversalSentenceEncoder:
     threads : CPU threads for the numpy backend.
     """
 
-    def __init__(self, batch_size: int = 64, threads: int = 2) -> None:
+    def __init__(self, batch_size: int, threads: int) -> None:
         self.batch_size = batch_size
         self.threads = threads
 
@@ -91,7 +93,7 @@ class SentenceTransformerEmbedder:
     threads : torch CPU threads.
     """
 
-    def __init__(self, model_path: str, batch_size: int = 64, threads: int = 2) -> None:
+    def __init__(self, model_path: str, batch_size: int, threads: int) -> None:
         self.model_path = model_path
         self.batch_size = batch_size
         self.threads = threads
@@ -126,15 +128,14 @@ class SentenceTransformerEmbedder:
         return normalise(vectors)
 
 
-def make_embedder(backend: str, model_path: str = "", batch_size: int = 64, threads: int = 2) -> Embedder:
-    """Build the backend named by ``[embed] backend``."""
+def make_embedder(backend: str, model_path: str, batch_size: int, threads: int) -> Embedder:
+    """Build the backend named by ``[embed] backend`` (arguments: :class:`EmbeddingStage`'s)."""
+    check_params("embed", {"backend": backend}, {"backend": OneOf(BACKENDS)})
     if backend == "use-multilingual":
         return UniversalSentenceEncoder(batch_size=batch_size, threads=threads)
-    if backend == "sentence-transformers":
-        if not model_path:
-            raise ConfigError("[embed] backend = 'sentence-transformers' needs model_path (a local folder).")
-        return SentenceTransformerEmbedder(model_path, batch_size=batch_size, threads=threads)
-    raise ConfigError(f"[embed] backend = {backend!r}; use 'use-multilingual' or 'sentence-transformers'.")
+    if not model_path:
+        raise ConfigError("[embed] backend = 'sentence-transformers' needs model_path (a local folder).")
+    return SentenceTransformerEmbedder(model_path, batch_size=batch_size, threads=threads)
 
 
 def embedding_text(title: str, text: str, max_chars: int) -> str:
@@ -155,6 +156,14 @@ class EmbeddingStage:
     title + body embedded), ``batch_size``, ``threads``.
     """
 
+    parameter_section: ClassVar[str] = "embed"
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "backend": OneOf(BACKENDS),
+        "max_chars": Interval(16, 100_000),
+        "batch_size": Interval(1, 4096),
+        "threads": Interval(1, 256),
+    }
+
     def __init__(
         self,
         backend: str = "use-multilingual",
@@ -169,6 +178,7 @@ class EmbeddingStage:
         self.max_chars = max_chars
         self.batch_size = batch_size
         self.threads = threads
+        validate_params(self)
         self.embedder = embedder or make_embedder(backend, model_path, batch_size, threads)
 
     @property

@@ -29,14 +29,14 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from detector.embed.embedding import EmbeddingStage, embedding_text
-from detector.errors import ConfigError
+from detector.params import Below, Constraint, Interval, OneOf, check_params, validate_params
 from detector.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -176,6 +176,17 @@ def whole_passage(title: str, text: str, max_chars: int) -> Passage:
     return Passage(0, start, start + shown, joined, "whole")
 
 
+UNITS = ("article", "passage")
+# The splitting arguments, as split_passages and PassageStage both take them.
+SPLIT_CONSTRAINTS: dict[str, Constraint] = {
+    "max_chars": Interval(16, 100_000),
+    "min_chars": Interval(0, 100_000),
+    "window_sentences": Interval(1, 1000),
+    "overlap_sentences": Below("window_sentences", 0, 999),
+    "max_passages": Interval(1, 100_000),
+}
+
+
 def split_passages(
     title: str,
     text: str,
@@ -195,8 +206,9 @@ def split_passages(
     passage may exceed ``max_chars`` by less than ``min_chars``). Only the first ``max_passages``
     are kept.
     """
-    if not 0 <= overlap_sentences < window_sentences:
-        raise ValueError(f"need 0 <= overlap_sentences ({overlap_sentences}) < window_sentences")
+    arguments = {"max_chars": max_chars, "min_chars": min_chars, "window_sentences": window_sentences,
+                 "overlap_sentences": overlap_sentences, "max_passages": max_passages}  # fmt: skip
+    check_params("passages", arguments, SPLIT_CONSTRAINTS)
     title, text = title or "", text or ""
     if not title.strip() and not text.strip():
         return []
@@ -240,6 +252,9 @@ class PassageStage:
         row and a re-run or an edit embeds only passages whose text is new).
     """
 
+    parameter_section: ClassVar[str] = "passages"
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {"unit": OneOf(UNITS), **SPLIT_CONSTRAINTS}
+
     def __init__(
         self,
         unit: str = "passage",
@@ -250,8 +265,6 @@ class PassageStage:
         max_passages: int = 200,
         embedding: EmbeddingStage | None = None,
     ) -> None:
-        if unit not in ("article", "passage"):
-            raise ConfigError(f"[passages] unit = {unit!r}; use 'article' or 'passage'.")
         self.unit = unit
         self.max_chars = max_chars
         self.min_chars = min_chars
@@ -259,6 +272,7 @@ class PassageStage:
         self.overlap_sentences = overlap_sentences
         self.max_passages = max_passages
         self.embedding = embedding or EmbeddingStage()
+        validate_params(self)
 
     def split(self, title: str, text: str) -> list[Passage]:
         if self.unit == "article":

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from detector.config import Config, language_pair
+from detector.config import Config
 from detector.embed.embedding import EmbeddingStage
 from detector.evaluate.clusters import cluster_table
 from detector.evaluate.data import (
@@ -23,6 +23,7 @@ from detector.evaluate.data import (
 )
 from detector.evaluate.events import EventRun, evaluate_feed, event_row
 from detector.evaluate.pairs import PairSet, embed_frame, pair_table, score_pairs
+from detector.sources.registry import language_pair
 from detector.store.store import Store
 
 log = logging.getLogger(__name__)

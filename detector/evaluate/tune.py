@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from detector.config import Config, language_pair
+from detector.config import Config
 from detector.evaluate.metrics import EventScores
+from detector.sources.registry import language_pair
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +103,9 @@ def get_param(config: Config, param: str) -> Any:
 def set_param(config: Config, param: str, value: Any) -> Config:
     """A copy of ``config`` with ``param`` (``section.key`` or ``section.key.subkey``) replaced."""
     section, key, *sub = param.split(".", 2)
-    part = getattr(config, section)
     if sub:
-        value = {**getattr(part, key), sub[0]: value}
-    return dataclasses.replace(config, **{section: dataclasses.replace(part, **{key: value})})
+        value = {**getattr(getattr(config, section), key), sub[0]: value}
+    return config.override(section, **{key: value})
 
 
 def auto_grid(f: dataclasses.Field[Any], value: Any) -> list[Any]:

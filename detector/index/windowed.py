@@ -18,6 +18,7 @@ index per bucket.
 
 from __future__ import annotations
 
+import copy
 import logging
 
 import numpy as np
@@ -146,36 +147,16 @@ class CrossBlocSearcher:
 
     Parameters
     ----------
-    kind : index type: ``"flat"`` (exact), ``"ivf"``, ``"ivf_sq8"``, ``"hnsw"``, or ``"auto"``
-        (exact while a query's time window holds at most ``auto_exact_max`` articles, else IVF).
-    threads : FAISS OpenMP threads.
-    nprobe : IVF cells scanned per query.
-    hnsw_ef_search : HNSW candidate list length per query.
-    auto_exact_max : window size up to which ``auto`` searches exactly.
+    index : the index each search builds over its rows: an unfitted :class:`VectorIndex` whose
+        parameters (kind, nprobe, ...; ``[index]``) are copied for every search. ``None`` is
+        ``VectorIndex()`` (``auto``: exact while a query's time window is small).
     """
 
-    def __init__(
-        self,
-        kind: str = "auto",
-        threads: int = 2,
-        nprobe: int = 16,
-        hnsw_ef_search: int = 64,
-        auto_exact_max: int = 200_000,
-    ) -> None:
-        self.kind = kind
-        self.threads = threads
-        self.nprobe = nprobe
-        self.hnsw_ef_search = hnsw_ef_search
-        self.auto_exact_max = auto_exact_max
+    def __init__(self, index: VectorIndex | None = None) -> None:
+        self.index = index
 
     def _index(self, vectors: np.ndarray, candidates: int) -> VectorIndex:
-        return VectorIndex(
-            kind=self.kind,
-            nprobe=self.nprobe,
-            hnsw_ef_search=self.hnsw_ef_search,
-            auto_exact_max=self.auto_exact_max,
-            threads=self.threads,
-        ).fit(vectors, candidates=candidates)
+        return copy.copy(self.index or VectorIndex()).fit(vectors, candidates=candidates)
 
     def _directions(
         self, blocs: np.ndarray, times: np.ndarray, pair: tuple[str, str]

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import faiss
 import hdbscan
@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from detector.index import CrossBlocSearcher
 from detector.narratives.sync_graph import add_passage_edges, components, csls_edges, unit_components
 from detector.parallel import Mapper, serial_map
+from detector.params import Constraint, Interval, OneOf, validate_params
 from detector.times import epoch_seconds, to_seconds
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,24 @@ class WindowClusterer:
     searcher : the cross-bloc neighbour search (built from ``[index]``; default exact/auto).
     """
 
+    parameter_section: ClassVar[str] = "cluster"
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "method": OneOf(("sync-graph", "hdbscan")),
+        "window_hours": Interval(1, 24 * 365),
+        "step_hours": Interval(1, 24 * 365),
+        "csls_k": Interval(1, 1000),
+        "mutual_rank": Interval(1, 1000),
+        "min_csls": Interval(-2.0, 2.0),
+        "passage_min_csls": Interval(-2.0, 2.0),
+        "passage_min_similarity": Interval(-1.0, 1.0),
+        "min_cluster_size": Interval(2, 10_000),
+        "min_samples": Interval(1, 10_000),
+        "pca_dims": Interval(0, 4096),
+        "rescue_similarity": Interval(-1.0, 1.0),
+        "link_overlap": Interval(0.0, 1.0),
+        "random_state": Interval(0, 2**31 - 1),
+    }
+
     def __init__(
         self,
         method: str = "sync-graph",
@@ -139,6 +158,7 @@ class WindowClusterer:
         self.link_overlap = link_overlap
         self.random_state = random_state
         self.searcher = searcher
+        validate_params(self)
 
     def windows(self, times: pd.Series) -> list[Window]:
         return window_grid(times.min(), times.max(), self.window_hours, self.step_hours)

@@ -21,7 +21,7 @@ from detector.config import Config
 from detector.embed.embedding import EmbeddingStage
 from detector.embed.passages import PassageMatcher, PassageStage
 from detector.faults import checkpoint
-from detector.index import CrossBlocSearcher
+from detector.index import CrossBlocSearcher, VectorIndex
 from detector.io import file_sha256
 from detector.narratives.cluster import Lineage, Window, WindowClusterer, iter_narratives
 from detector.parallel import Mapper, serial_map
@@ -109,7 +109,7 @@ def run_daily(
     clusterer = WindowClusterer(
         **asdict(config.cluster),
         random_state=config.run.seed,
-        searcher=CrossBlocSearcher(**asdict(config.index)),
+        searcher=CrossBlocSearcher(VectorIndex(**asdict(config.index))),
     )
     scorer = SyncScorer(**asdict(config.score), random_state=config.run.seed)
     links = LinkClassifier(load_registry(config), **asdict(config.links))

@@ -10,17 +10,17 @@ either engine gives the same flags, narrative ids and store rows (tests/test_ray
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from detector.embed.embedding import EmbeddingStage
-from detector.errors import ConfigError
 from detector.parallel import serial_map
+from detector.params import Constraint, OneOf, check_params
 from detector.store.store import Store
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-KINDS = ("local", "ray")
+ENGINE_CONSTRAINTS: dict[str, Constraint] = {"kind": OneOf(("local", "ray"))}
 
 
 class Engine(Protocol):
@@ -55,21 +55,13 @@ class LocalEngine:
         pass
 
 
-def make_engine(
-    kind: str = "local",
-    address: str = "",
-    cpus: int = 0,
-    workers: int = 0,
-    object_store_mb: int = 0,
-    shard_dir: str = "",
-    shard_texts: int = 1024,
-) -> Engine:
-    """The engine named by ``[engine] kind``; the other arguments are the Ray engine's
-    (:class:`detector.pipeline.ray_engine.RayEngine`) and are ignored by the local one."""
-    if kind == "local":
-        return LocalEngine()
+def make_engine(kind: str, **ray_options: Any) -> Engine:
+    """The engine named by ``[engine] kind``; ``ray_options`` are the Ray engine's
+    (:class:`detector.pipeline.ray_engine.RayEngine`, whose signature holds their defaults) and are
+    ignored by the local one."""
+    check_params("engine", {"kind": kind}, ENGINE_CONSTRAINTS)
     if kind == "ray":
         from detector.pipeline.ray_engine import RayEngine
 
-        return RayEngine(address, cpus, workers, object_store_mb, shard_dir, shard_texts)
-    raise ConfigError(f"[engine] kind = {kind!r}; use one of {list(KINDS)}.")
+        return RayEngine(**ray_options)
+    return LocalEngine()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import ClassVar
 
 from detector.errors import ResourceError
+from detector.params import Constraint, Interval, validate_params
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +44,12 @@ class MemoryGuard:
         (``MemAvailable`` in /proc/meminfo; no check where that cannot be read).
     """
 
+    parameter_section: ClassVar[str] = "limits"
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {"max_memory_gb": Interval(0.0, 1_000_000.0)}
+
     def __init__(self, max_memory_gb: float = 0.0) -> None:
         self.max_memory_gb = max_memory_gb
+        validate_params(self)
 
     def budget(self) -> int | None:
         if self.max_memory_gb > 0:

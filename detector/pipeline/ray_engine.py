@@ -22,13 +22,14 @@ import pickle
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
 from detector.embed.embedding import EmbeddingStage, make_embedder, require
 from detector.errors import DetectorError
 from detector.faults import checkpoint
+from detector.params import Constraint, Interval, validate_params
 from detector.pipeline.shards import read_shard, shard_hashes, shard_path, write_shard
 from detector.store.store import Store
 
@@ -55,6 +56,14 @@ class RayEngine:
         killed backfill can lose (vectors do not depend on it).
     """
 
+    parameter_section: ClassVar[str] = "engine"
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "cpus": Interval(0, 1_000_000),
+        "workers": Interval(0, 1_000_000),
+        "object_store_mb": Interval(0, 2**30),
+        "shard_texts": Interval(1, 2**31 - 1),
+    }
+
     def __init__(
         self,
         address: str = "",
@@ -70,6 +79,7 @@ class RayEngine:
         self.object_store_mb = object_store_mb
         self.shard_dir = shard_dir
         self.shard_texts = shard_texts
+        validate_params(self)
 
     # ---- the cluster ------------------------------------------------------------------------
     def ray(self) -> Any:

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import ClassVar
 
 import pandas as pd
 
+from detector.params import Constraint, Interval, validate_params
 from detector.sources.registry import OutletRegistry
 
 # Attribution cues, lower-cased. Latin and Cyrillic cues are matched as words; CJK ones anywhere.
@@ -53,6 +55,12 @@ class LinkClassifier:
     citation_window_chars : how close an attribution cue must be to the outlet's name.
     """
 
+    parameter_section: ClassVar[str] = "links"
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "republication_similarity": Interval(-1.0, 1.0),
+        "citation_window_chars": Interval(0, 10_000),
+    }
+
     def __init__(
         self,
         registry: OutletRegistry,
@@ -62,6 +70,7 @@ class LinkClassifier:
         self.registry = registry
         self.republication_similarity = republication_similarity
         self.citation_window_chars = citation_window_chars
+        validate_params(self)
 
     def cites(self, text: str, outlet: str) -> bool:
         """Whether ``text`` names ``outlet`` as a source."""

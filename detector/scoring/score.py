@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from detector.config import language_pair
 from detector.embed.passages import PassageMatcher
 from detector.parallel import Mapper, serial_map
+from detector.params import Constraint, Interval, validate_params
 from detector.scoring.significance import lag_p_value, narrative_seed
 from detector.sources.ingest import headline
+from detector.sources.registry import language_pair
 from detector.times import HOUR, epoch_seconds
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,21 @@ class SyncScorer:
     random_state : seed of the permutation test (from ``[run] seed``).
     """
 
+    parameter_section: ClassVar[str] = "score"
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "max_lag_hours": Interval(0.0, 24 * 365),
+        "min_similarity": Interval(-1.0, 1.0),
+        "min_outlets_per_bloc": Interval(1, 1000),
+        "top_pairs": Interval(1, 1000),
+        "control_similarity": Interval(-1.0, 1.0),
+        "control_discount": Interval(0.0, 1.0),
+        "max_control_share": Interval(0.0, 1.0),
+        "permutations": Interval(0, 1_000_000),
+        "null_span_hours": Interval(1.0, 24 * 3650),
+        "alpha": Interval(0.0, 1.0),
+        "random_state": Interval(0, 2**31 - 1),
+    }
+
     def __init__(
         self,
         max_lag_hours: float = 72.0,
@@ -85,6 +101,7 @@ class SyncScorer:
         self.null_span_hours = null_span_hours
         self.alpha = alpha
         self.random_state = random_state
+        validate_params(self)
 
     def threshold(self, lang_a: str, lang_b: str) -> float:
         key = language_pair(lang_a, lang_b)

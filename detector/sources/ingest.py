@@ -20,12 +20,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
 from detector.errors import ConfigError, InputError
 from detector.parallel import Mapper, serial_map
+from detector.params import Constraint, Interval, OneOf, validate_params
 from detector.sources.feed_files import REQUIRED, read_table
 from detector.sources.registry import BLOCS, OutletRegistry
 
@@ -109,6 +111,12 @@ class FeedReader:
     max_text_chars : texts longer than this are rejected (they are almost always broken exports).
     """
 
+    parameter_section: ClassVar[str] = "ingest"
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "on_bad_row": OneOf(("error", "skip")),
+        "max_text_chars": Interval(1, 10_000_000),
+    }
+
     def __init__(
         self,
         registry: OutletRegistry,
@@ -120,6 +128,7 @@ class FeedReader:
         self.default_timezone = default_timezone
         self.on_bad_row = on_bad_row
         self.max_text_chars = max_text_chars
+        validate_params(self)
 
     def read(self, patterns: Iterable[str], mapper: Mapper | None = None) -> IngestResult:
         """Read and validate every file of ``patterns``.

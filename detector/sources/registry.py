@@ -114,3 +114,8 @@ def _outlet(where: str, name: str, entry: dict[str, Any]) -> Outlet:
         aliases=tuple(entry.get("aliases", ())),
         cited_as=tuple(entry.get("cited_as", ())),
     )
+
+
+def language_pair(a: str, b: str) -> str:
+    """Canonical, order-free key for a language pair: ``language_pair('ru', 'en') == 'en-ru'``."""
+    return "-".join(sorted((a or "und", b or "und")))
