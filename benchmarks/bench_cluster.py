@@ -18,7 +18,6 @@ import json
 import multiprocessing
 import resource
 import time
-from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
@@ -42,7 +41,7 @@ RAW_HDBSCAN_MAX = 10_000
 def real_corpus() -> tuple[np.ndarray, np.ndarray]:
     config = load_config(ROOT / "configs" / "default.toml")
     articles = read_feeds(config, [str(FEED)]).articles
-    stage = EmbeddingStage(**asdict(config.embed))
+    stage = EmbeddingStage(**config.arguments("embed"))
     with Store(CACHE) as db:
         db.upsert_articles(articles)
         vectors = stage.vectors(db, articles)

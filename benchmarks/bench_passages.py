@@ -20,7 +20,6 @@ import logging
 import os
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +73,8 @@ def main() -> None:
     feed = pd.read_csv(args.feed, dtype=str, keep_default_na=False)
     feed["published_at"] = pd.to_datetime(feed["published_at"], utc=True, format="ISO8601")
     config = Config()
-    embedding = EmbeddingStage(**asdict(config.embed))
-    settings = {**asdict(config.passages), "unit": "passage"}
+    embedding = EmbeddingStage(**config.arguments("embed"))
+    settings = {k: v for k, v in config.arguments("passages").items() if k != "unit"}
     stage = PassageStage(**settings, embedding=embedding)
 
     feed_passages, split_s = timed(stage.passages, feed)
@@ -98,7 +97,7 @@ def main() -> None:
     blocs = articles["bloc"].to_numpy()
     times = epoch_seconds(articles["published_at"])
     pos = passages["article_pos"].to_numpy()
-    searcher = CrossBlocSearcher(VectorIndex(**asdict(config.index)))
+    searcher = CrossBlocSearcher(VectorIndex(**config.arguments("index")))
     edges, knn_article_s = timed(searcher.neighbours, article_vectors, blocs, times, K, LAG_HOURS)
     passage_edges, knn_passage_s = timed(
         searcher.neighbours, passage_vectors, blocs[pos], times[pos], K, LAG_HOURS

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from detector.embed.embedding import EmbeddingStage
-from detector.embed.passages import PassageStage
+from detector.embed.embedding import MODEL_SHORTCUTS, EmbeddingStage
+from detector.embed.passages import UNITS, PassageStage
 from detector.errors import ConfigError
 from detector.index import VectorIndex
 from detector.narratives.cluster import WindowClusterer
-from detector.params import Constraint, Interval, check_params
+from detector.params import Constraint, Interval, OneOf, check_params
 from detector.pipeline.engine import ENGINE_CONSTRAINTS
 from detector.pipeline.limits import MemoryGuard
 from detector.pipeline.ray_engine import RayEngine
@@ -91,7 +91,9 @@ def section(
 IngestConfig = section("ingest", FeedReader, skip=("registry",), own={"registry": ("outlets.toml", None)})
 StoreConfig = section("store", None, own={"path": ("", None)})  # "" = <out>/detector.duckdb
 EmbedConfig = section("embed", EmbeddingStage, skip=("embedder",))
-PassageConfig = section("passages", PassageStage, skip=("embedding",))
+PassageConfig = section(
+    "passages", PassageStage, skip=("embedding",), own={"unit": ("passage", OneOf(UNITS))}
+)
 IndexConfig = section("index", VectorIndex, skip=("seed",))
 ClusterConfig = section("cluster", WindowClusterer, skip=("random_state", "searcher"))
 ScoreConfig = section("score", SyncScorer, skip=("random_state",))
@@ -118,9 +120,16 @@ class Config:
     engine: Section = field(default_factory=EngineConfig)
     base_dir: str = "."
 
-    def resolve_path(self, value: str) -> Path:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else Path(self.base_dir) / path
+    def arguments(self, section: str) -> dict[str, Any]:
+        """``[section]`` as keyword arguments of its stage, with the keys that name files
+        (:data:`PATH_KEYS`) resolved against the config's folder: the one place relative paths
+        are resolved. Empty paths stay empty (each key says what empty means)."""
+        values = dataclasses.asdict(getattr(self, section))
+        for key in PATH_KEYS.get(section, ()):
+            if values[key] and values[key] not in MODEL_SHORTCUTS:
+                path = Path(values[key]).expanduser()
+                values[key] = str((Path(self.base_dir) / path).resolve())
+        return values
 
     def override(self, section: str, **values: Any) -> Config:
         """A copy with ``values`` replacing keys of ``[section]`` (checked like a config file's)."""
@@ -150,6 +159,8 @@ class Config:
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
+# Keys that name a file or folder: relative values are relative to the config file's folder.
+PATH_KEYS = {"ingest": ("registry",), "store": ("path",), "embed": ("model_path",), "engine": ("shard_dir",)}
 _SECTIONS: dict[str, type[Section]] = {
     "ingest": IngestConfig,
     "store": StoreConfig,

@@ -32,17 +32,16 @@ def truth() -> pd.DataFrame:
 def distinct_texts(config: Config, feed: Path) -> int:
     """How many texts a first run of ``config`` on ``feed`` embeds: the article texts and, in
     passage mode, the passages (a short item's one passage is its article text, embedded once)."""
-    from dataclasses import asdict
 
     from detector.embed.embedding import EmbeddingStage
-    from detector.embed.passages import PassageStage
-    from detector.pipeline.daily import read_feeds
+    from detector.pipeline.daily import passage_stage, read_feeds
 
     articles = read_feeds(config, [str(feed)]).articles
-    embedding = EmbeddingStage(**asdict(config.embed))
+    embedding = EmbeddingStage(**config.arguments("embed"))
     texts = set(embedding.texts(articles))
-    if config.passages.unit == "passage":
-        texts |= set(PassageStage(**asdict(config.passages), embedding=embedding).passages(articles)["text"])
+    stage = passage_stage(config, embedding)
+    if stage is not None:
+        texts |= set(stage.passages(articles)["text"])
     return len(texts)
 
 

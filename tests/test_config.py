@@ -33,7 +33,7 @@ SECTIONS = [
     ("ingest", FeedReader, {"registry"}, {"registry"}),
     ("store", None, set(), {"path"}),
     ("embed", EmbeddingStage, {"embedder"}, set()),
-    ("passages", PassageStage, {"embedding"}, set()),
+    ("passages", PassageStage, {"embedding"}, {"unit"}),
     ("index", VectorIndex, {"seed"}, set()),
     ("cluster", WindowClusterer, {"random_state", "searcher"}, set()),
     ("score", SyncScorer, {"random_state"}, set()),
@@ -87,8 +87,6 @@ BAD_ARGUMENTS = [
      "[cluster] link_overlap = 1.5 is out of range; use a value in [0.0, 1.0]."),
     (SyncScorer, {"alpha": -0.1}, "[score] alpha = -0.1 is out of range"),
     (SyncScorer, {"top_pairs": "5"}, "[score] top_pairs must be a number in [1, 1000], saw '5'."),
-    (PassageStage, {"unit": "sentence"},
-     "[passages] unit = 'sentence' is not allowed; choose one of ['article', 'passage']."),
     (PassageStage, {"window_sentences": 2, "overlap_sentences": 2},
      "[passages] overlap_sentences = 2 must be smaller than window_sentences = 2."),
     (VectorIndex, {"kind": "ivfpq"}, "[index] kind = 'ivfpq' is not allowed; choose one of ['auto', 'flat'"),
@@ -109,6 +107,12 @@ BAD_ARGUMENTS = [
 def test_library_code_gets_the_config_error_too(component: type, arguments: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         component(**arguments)
+
+
+def test_a_config_only_key_is_checked_too() -> None:
+    message = "[passages] unit = 'sentence' is not allowed; choose one of ['article', 'passage']."
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        config_from_dict({"passages": {"unit": "sentence"}})
 
 
 def test_a_config_file_and_library_code_get_the_same_message() -> None:

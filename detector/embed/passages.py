@@ -36,7 +36,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from detector.embed.embedding import EmbeddingStage, embedding_text
-from detector.params import Below, Constraint, Interval, OneOf, check_params, validate_params
+from detector.params import Below, Constraint, Interval, check_params, validate_params
 from detector.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ def whole_passage(title: str, text: str, max_chars: int) -> Passage:
     return Passage(0, start, start + shown, joined, "whole")
 
 
-UNITS = ("article", "passage")
+UNITS = ("article", "passage")  # [passages] unit: whether a run matches passages at all
 # The splitting arguments, as split_passages and PassageStage both take them.
 SPLIT_CONSTRAINTS: dict[str, Constraint] = {
     "max_chars": Interval(16, 100_000),
@@ -238,13 +238,13 @@ def split_passages(
 
 
 class PassageStage:
-    """Splits articles into passages and embeds them through the store's embedding cache.
+    """Splits articles into passages and embeds them through the store's embedding cache; the
+    clusterer matches these passages in addition to the article vectors. Whether a run uses
+    passages at all is ``[passages] unit`` (``"article"``: the article vectors only), decided once
+    by the pipeline.
 
     Parameters mirror ``[passages]``:
 
-    unit : ``"passage"`` (split with the arguments below; the clusterer matches these passages in
-        addition to the article vectors) or ``"article"`` (one whole passage per article: title +
-        first ``[embed] max_chars``, the article vector, and nothing else).
     max_chars, min_chars, window_sentences, overlap_sentences, max_passages : see
         :func:`split_passages`.
     embedding : the stage whose backend, batch size and cache are used (the cache is keyed by the
@@ -253,11 +253,10 @@ class PassageStage:
     """
 
     parameter_section: ClassVar[str] = "passages"
-    parameter_constraints: ClassVar[dict[str, Constraint]] = {"unit": OneOf(UNITS), **SPLIT_CONSTRAINTS}
+    parameter_constraints: ClassVar[dict[str, Constraint]] = SPLIT_CONSTRAINTS
 
     def __init__(
         self,
-        unit: str = "passage",
         max_chars: int = 1000,
         min_chars: int = 50,
         window_sentences: int = 4,
@@ -265,7 +264,6 @@ class PassageStage:
         max_passages: int = 200,
         embedding: EmbeddingStage | None = None,
     ) -> None:
-        self.unit = unit
         self.max_chars = max_chars
         self.min_chars = min_chars
         self.window_sentences = window_sentences
@@ -275,8 +273,6 @@ class PassageStage:
         validate_params(self)
 
     def split(self, title: str, text: str) -> list[Passage]:
-        if self.unit == "article":
-            return [whole_passage(title, text, self.embedding.max_chars)]
         return split_passages(
             title,
             text,
@@ -300,7 +296,7 @@ class PassageStage:
         ]
         columns = ["article_id", "article_pos", "passage_id", "index", "kind", "start", "end", "text"]
         frame = pd.DataFrame(rows, columns=columns)
-        log.info("passages: %d articles -> %d passages (unit=%s)", len(articles), len(frame), self.unit)
+        log.info("passages: %d articles -> %d passages", len(articles), len(frame))
         return frame.astype({"article_pos": np.int64, "index": np.int64, "start": np.int64, "end": np.int64})
 
     def vectors(self, store: Store, passages: pd.DataFrame) -> np.ndarray:

@@ -54,7 +54,7 @@ def cluster_table(
 
     ``narratives`` are file-E rows and ``vectors`` their embeddings; only en and ru rows are used.
     """
-    options: dict[str, Any] = dict(asdict(config.cluster))
+    options: dict[str, Any] = dict(config.arguments("cluster"))
     if "random_state" in inspect.signature(WindowClusterer).parameters:
         options["random_state"] = config.run.seed  # as the daily pipeline seeds it
     clusterer = WindowClusterer(**options)

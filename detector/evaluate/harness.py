@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,7 @@ def evaluate(
     result = Evaluation()
     if {"pair", "cluster"} & set(levels) and (files.narratives or files.semeval_pairs or files.parallel):
         clock = time.perf_counter()
-        stage = EmbeddingStage(**asdict(config.embed))
+        stage = EmbeddingStage(**config.arguments("embed"))
         with Store(store) as db:
             if files.narratives is not None:
                 narratives = load_narratives(files.narratives)

@@ -7,7 +7,7 @@ are embedded exactly as the pipeline embeds them, once per model.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ def embed_frame(stage: EmbeddingStage, store: Store, frame: pd.DataFrame) -> np.
 
 def thresholds_for(config: Config, pairs: pd.DataFrame) -> np.ndarray:
     """The configured threshold of each pair's language pair (``[score]`` overrides included)."""
-    scorer = SyncScorer(**asdict(config.score))
+    scorer = SyncScorer(**config.arguments("score"))
     return np.array([scorer.threshold(*lp.split("-")) for lp in pairs["language_pair"]], dtype=float)
 
 

@@ -191,7 +191,6 @@ def coordinate_descent(
 
 
 # Keys holding file paths: made absolute in a written config, which may live in another folder.
-PATH_KEYS = {("ingest", "registry"), ("store", "path"), ("embed", "model_path")}
 
 
 def _toml_value(value: Any) -> str:
@@ -207,14 +206,12 @@ def config_to_toml(config: Config, header: list[str]) -> str:
     """The full config as TOML (every key, paths absolute), preceded by ``header`` comment lines."""
     lines = [f"# {line}" if line else "#" for line in header]
     tables: list[tuple[str, dict[str, Any]]] = []
-    for section, values in config.to_dict().items():
+    for section in config.to_dict():
         lines += ["", f"[{section}]"]
-        for key, value in values.items():
+        for key, value in config.arguments(section).items():
             if isinstance(value, dict):
                 tables.append((f"{section}.{key}", value))
                 continue
-            if (section, key) in PATH_KEYS and value and value != "minilm":
-                value = str(config.resolve_path(value).resolve())
             lines.append(f"{key} = {_toml_value(value)}")
         for name, table in tables:
             lines += ["", f"[{name}]"]

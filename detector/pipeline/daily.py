@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,26 +50,36 @@ class RunSummary:
 
 
 def load_registry(config: Config) -> OutletRegistry:
-    return OutletRegistry.from_toml(config.resolve_path(config.ingest.registry))
+    return OutletRegistry.from_toml(Path(config.arguments("ingest")["registry"]))
 
 
-def read_feeds(config: Config, inputs: list[str], engine: Engine | None = None) -> IngestResult:
-    registry = load_registry(config)
-    options = {k: v for k, v in asdict(config.ingest).items() if k != "registry"}
-    return FeedReader(registry, **options).read(inputs, (engine or LocalEngine()).map_files)
+def read_feeds(
+    config: Config, inputs: list[str], engine: Engine | None = None, registry: OutletRegistry | None = None
+) -> IngestResult:
+    """The feeds' valid articles and rejections (``registry``: the run's, else read from ``[ingest]``)."""
+    options = config.arguments("ingest")
+    del options["registry"]
+    reader = FeedReader(registry or load_registry(config), **options)
+    return reader.read(inputs, (engine or LocalEngine()).map_files)
+
+
+def passage_stage(config: Config, embedding: EmbeddingStage) -> PassageStage | None:
+    """The passage stage, or ``None`` when ``[passages] unit = "article"`` (article vectors only):
+    the one place that switch is read."""
+    options = config.arguments("passages")
+    if options.pop("unit") == "article":
+        return None
+    return PassageStage(**options, embedding=embedding)
 
 
 def engine_for(config: Config) -> Engine:
-    """The engine ``[engine]`` names (a relative ``shard_dir`` is relative to the config)."""
-    options = asdict(config.engine)
-    if options["shard_dir"]:
-        options["shard_dir"] = str(config.resolve_path(options["shard_dir"]))
-    return make_engine(**options)
+    """The engine ``[engine]`` names."""
+    return make_engine(**config.arguments("engine"))
 
 
 def store_path(config: Config, out_dir: Path) -> Path:
     """``[store] path``, or ``<out>/detector.duckdb`` when it is empty."""
-    return config.resolve_path(config.store.path) if config.store.path else out_dir / "detector.duckdb"
+    return Path(config.arguments("store")["path"] or out_dir / "detector.duckdb")
 
 
 def run_id_for(method_hash: str, articles: pd.DataFrame) -> str:
@@ -100,20 +110,22 @@ def run_daily(
         timings[stage] = round(now - clock, 3)
         clock = now
 
-    feed = read_feeds(config, inputs, engine)
+    registry = load_registry(config)  # read once: the reader and the link classifier share it
+    feed = read_feeds(config, inputs, engine, registry)
     checkpoint("ingested")
     lap("ingest")
     if feed.articles.empty:
         raise_empty(feed)
-    embedding = EmbeddingStage(**asdict(config.embed))
+    embedding = EmbeddingStage(**config.arguments("embed"))
+    stage = passage_stage(config, embedding)
     clusterer = WindowClusterer(
-        **asdict(config.cluster),
+        **config.arguments("cluster"),
         random_state=config.run.seed,
-        searcher=CrossBlocSearcher(VectorIndex(**asdict(config.index))),
+        searcher=CrossBlocSearcher(VectorIndex(**config.arguments("index"))),
     )
-    scorer = SyncScorer(**asdict(config.score), random_state=config.run.seed)
-    links = LinkClassifier(load_registry(config), **asdict(config.links))
-    guard = MemoryGuard(**asdict(config.limits))
+    scorer = SyncScorer(**config.arguments("score"), random_state=config.run.seed)
+    links = LinkClassifier(registry, **config.arguments("links"))
+    guard = MemoryGuard(**config.arguments("limits"))
     method = config.method_hash()
     run_id = run_id_for(method, feed.articles)
     with Store(store or store_path(config, out_dir)) as db:
@@ -123,15 +135,14 @@ def run_daily(
         lap("store")
         windows = clusterer.windows(feed.articles["published_at"])
         scope = (windows[0].start.replace(tzinfo=None), windows[-1].end.replace(tzinfo=None))
-        passage_chars = config.passages.max_chars if config.passages.unit == "passage" else 0
+        passage_chars = stage.max_chars if stage is not None else 0
         guard.check(*db.scope_size(*scope), passage_chars)  # before anything large is loaded
         articles = db.articles_between(*scope)
         texts = embedding.texts(articles)
         n_embedded = engine.embed(embedding, db, texts)
         vectors = embedding.cached_vectors(db, texts)
         matcher = None
-        if config.passages.unit == "passage":
-            stage = PassageStage(**asdict(config.passages), embedding=embedding)
+        if stage is not None:
             passages = stage.passages(articles)
             passage_texts = passages["text"].tolist()
             n_embedded += engine.embed(embedding, db, passage_texts)
