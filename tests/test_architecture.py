@@ -99,4 +99,4 @@ def test_nothing_in_the_package_imports_the_job_scripts() -> None:
 
 def test_the_graph_sees_lazy_imports() -> None:
     """The test itself: an import inside a function body counts (the cli imports the pipeline so)."""
-    assert "detector.pipeline.daily" in GRAPH.successors("detector.cli.main")
+    assert "detector.pipeline.daily" in GRAPH.successors("detector.cli.daily")

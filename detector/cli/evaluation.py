@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from detector.cli.options import config_option, domain_errors
+from detector.cli.options import EVAL_CACHE, config_option, domain_errors, print_table, store_option
 from detector.errors import InputError
 from detector.io import write_json
 
@@ -19,27 +19,6 @@ data_option = click.option(
     "lines.tsv (data/parallel/ntrex128/lines.tsv) or an events *_feed.csv (its *_truth.csv beside it). "
     "Repeat for several.",
 )  # fmt: skip
-store_option = click.option(
-    "--store", "store_path", type=click.Path(dir_okay=False), default=".cache/eval.duckdb",
-    show_default=True,
-    help="Embedding cache (DuckDB); each event feed gets its own store beside it. Reuse it: later "
-    "runs embed nothing.",
-)  # fmt: skip
-
-
-def print_table(title: str, table: pd.DataFrame) -> None:
-    """A table on the terminal (rich), floats to 3 decimals."""
-    from rich.console import Console
-    from rich.table import Table
-
-    view = Table(title=title, title_justify="left")
-    for column in table.columns:
-        view.add_column(str(column), justify="right" if table[column].dtype.kind in "fiu" else "left")
-    for row in table.itertuples(index=False):
-        view.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
-    Console(width=200).print(view)
-
-
 PAIR_COLUMNS = ["language_pair", "n_pos", "n_neg", "roc_auc", "ap", "threshold", "precision", "recall", "f1",
                 "best_threshold", "best_f1", "mean_sim_pos", "mean_sim_neg"]  # fmt: skip
 TITLES = {
@@ -68,7 +47,7 @@ def eval_command(
     config_path: str,
     data: tuple[str, ...],
     level: str,
-    store_path: str,
+    store_path: str | None,
     json_out: str | None,
     plot_dir: str | None,
     n_pairs: int,
@@ -79,12 +58,14 @@ def eval_command(
     from detector.config import load_config
     from detector.evaluate.data import classify_files
     from detector.evaluate.harness import LEVELS, evaluate
+    from detector.pipeline.daily import store_file
 
     clock = time.perf_counter()
     config = load_config(config_path)
     files = classify_files(list(data))
     levels = LEVELS if level == "all" else (level,)
-    result = evaluate(config, files, Path(store_path), levels, n_pairs, config.run.seed)
+    store = store_file(config, Path(EVAL_CACHE), store_path)
+    result = evaluate(config, files, store, levels, n_pairs, config.run.seed)
     if not result.tables:
         raise InputError(", ".join(data), f"no file for level {level!r}", "add the matching --data file")
     for name, table in result.tables.items():
@@ -124,73 +105,37 @@ def tune_command(
     out_path: str,
     budget: float,
     rounds: int,
-    store_path: str,
+    store_path: str | None,
     json_out: str | None,
 ) -> None:
     """Sweep per-language-pair similarity thresholds, max lag and every numeric/choice key of
     [cluster] and [score]; maximise mean event recall over kinds within a false-flag budget; report
     held-out feeds next to tuned-on ones; write the full tuned config and a sweep plot."""
-    from detector.config import Config, load_config
-    from detector.evaluate.data import classify_files, load_feed_events
-    from detector.evaluate.events import evaluate_feed
-    from detector.evaluate.metrics import EventScores
+    from detector.config import load_config
+    from detector.evaluate.data import classify_files
     from detector.evaluate.plots import plot_sweep
-    from detector.evaluate.tune import (
-        Objective,
-        coordinate_descent,
-        cross_bloc_language_pairs,
-        get_param,
-        search_space,
-        write_config,
-    )  # fmt: skip
+    from detector.evaluate.tune import tune_on_feeds, write_config
+    from detector.pipeline.daily import store_file
 
     config = load_config(config_path)
     tune_files, held_files = classify_files(list(data)), classify_files(list(holdout))
     if not tune_files.feeds or tune_files.narratives or tune_files.semeval_pairs:
         raise InputError(", ".join(data), "tune takes event feeds only", "pass *_feed.csv files to --data")
-    store = Path(store_path)
-
-    def scores_on(feeds: tuple[tuple[Path, Path], ...], cfg: Config) -> list[EventScores]:
-        return [evaluate_feed(cfg, feed, truth, store).scores for feed, truth in feeds]
-
-    objective = Objective(budget)
-    languages = cross_bloc_language_pairs(load_feed_events(f, t)[0] for f, t in tune_files.feeds)
-    space = search_space(config, languages)
-    clock = time.perf_counter()
-    result = coordinate_descent(config, space, lambda c: scores_on(tune_files.feeds, c), objective, rounds)
-    seconds = round(time.perf_counter() - clock, 1)
-    rows = []
-    for label, cfg in (("start", config), ("tuned", result.best)):
-        for split, feeds in (("tuned-on", tune_files.feeds), ("held-out", held_files.feeds)):
-            for (feed, _), s in zip(feeds, scores_on(feeds, cfg), strict=True):
-                rows.append({"config": label, "split": split, "feed": feed.name,
-                             **{f"recall_{k}": v for k, v in s.recall_by_kind.items()},
-                             "mean_recall": s.mean_recall, "leader_acc": s.leader_accuracy,
-                             "false_flags_per_1k": s.false_flags_per_1000})  # fmt: skip
-    table = pd.DataFrame(rows)
-    changes = {p: (get_param(config, p), get_param(result.best, p)) for p in result.chosen}
-    changes = {p: v for p, v in changes.items() if v[0] != v[1]}
-    chosen = pd.DataFrame([{"param": p, "start": a, "tuned": b} for p, (a, b) in changes.items()])
+    store = store_file(config, Path(EVAL_CACHE), store_path)
+    tuned = tune_on_feeds(config, config_path, tune_files.feeds, held_files.feeds, store, budget, rounds)
+    chosen = pd.DataFrame([{"param": p, "start": a, "tuned": b} for p, (a, b) in tuned.changes.items()])
     print_table("Chosen values (start -> tuned)", chosen)
-    print_table("Start vs tuned config, tuned-on vs held-out feeds", table)
-    header = [
-        f"Tuned by `detector tune` from {config_path} in {seconds} s ({len(result.trials)} trials).",
-        f"Objective: mean event recall over kinds, subject to <= {budget} false flags per 1,000",
-        "articles on every tuning feed (coordinate descent over [cluster]/[score] keys).",
-        f"Tuned on: {', '.join(str(f) for f, _ in tune_files.feeds)}",
-        f"Held out: {', '.join(str(f) for f, _ in held_files.feeds) or 'none'}",
-        "Changed: " + ("; ".join(f"{p}: {a} -> {b}" for p, (a, b) in changes.items()) or "nothing"),
-        "",
-        *table.round(3).to_string(index=False).splitlines(),
-    ]
+    print_table("Start vs tuned config, tuned-on vs held-out feeds", tuned.summary)
     out = Path(out_path)
-    write_config(result.best, header, out)
+    write_config(tuned.result.best, tuned.header, out)
     load_config(out)  # the written file must load back; a ConfigError here is a bug worth seeing
-    trials = pd.DataFrame([t.row() for t in result.trials])
+    trials = pd.DataFrame([t.row() for t in tuned.result.trials])
     plot = plot_sweep(trials, out.with_suffix(".sweep.png"), budget)
-    click.echo(f"tuned config -> {out}; sweep plot -> {plot}; {len(result.trials)} trials in {seconds} s")
+    n_trials = len(tuned.result.trials)
+    click.echo(f"tuned config -> {out}; sweep plot -> {plot}; {n_trials} trials in {tuned.seconds} s")
     if json_out:
-        write_json({"objective": {"budget": budget}, "changes": changes, "summary": rows,
+        write_json({"objective": {"budget": budget}, "changes": tuned.changes,
+                    "summary": tuned.summary.to_dict(orient="records"),
                     "trials": trials.to_dict(orient="records")}, Path(json_out))  # fmt: skip
 
 

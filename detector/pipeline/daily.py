@@ -77,9 +77,10 @@ def engine_for(config: Config) -> Engine:
     return make_engine(**config.arguments("engine"))
 
 
-def store_path(config: Config, out_dir: Path) -> Path:
-    """``[store] path``, or ``<out>/detector.duckdb`` when it is empty."""
-    return Path(config.arguments("store")["path"] or out_dir / "detector.duckdb")
+def store_file(config: Config, out_dir: Path, store: str | Path | None = None) -> Path:
+    """``store`` (``--store``), else ``[store] path``, else ``<out>/detector.duckdb``: the one rule
+    every command finds its store by."""
+    return Path(store or config.arguments("store")["path"] or out_dir / "detector.duckdb")
 
 
 def run_id_for(method_hash: str, articles: pd.DataFrame) -> str:
@@ -128,7 +129,7 @@ def run_daily(
     guard = MemoryGuard(**config.arguments("limits"))
     method = config.method_hash()
     run_id = run_id_for(method, feed.articles)
-    with Store(store or store_path(config, out_dir)) as db:
+    with Store(store_file(config, out_dir, store)) as db:
         interrupted = db.start_run(run_id, method, embedding.model_id, started.replace(tzinfo=None))
         upserted = db.upsert_articles(feed.articles)
         checkpoint("stored")
