@@ -143,7 +143,7 @@ def test_event_scorer_on_real_pipeline_output(
     assert s.leader_accuracy == pytest.approx(1.0)
     flagged = pd.read_csv(tmp_path / "out" / "flags.csv", encoding="utf-8-sig")
     assert s.n_flagged == len(flagged)
-    assert s.false_flags_per_1000 == pytest.approx(1000 * s.n_false_flags / run.n_articles)
+    assert s.false_flags_per_1000 == pytest.approx(1000 * s.n_false_flags / run.run.n_articles)
     assert feed_store(tmp_path / "eval.duckdb", small_feed).is_file()
 
 

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RunSummary:
-    run_id: str
+    run_id: str  # what one run did, as `detector run` prints it (the manifest has the rest)
     out_dir: str
     n_articles: int
     n_embedded: int

@@ -263,20 +263,15 @@ class FeedReader:
         if previous is None:
             seen[key] = (str(article["content_hash"]), str(article["source_file"]),
                          int(article["source_row"]))  # type: ignore[call-overload]  # fmt: skip
-        elif previous[0] != article["content_hash"]:
-            raise InputError(
-                str(article["source_file"]),
-                f"id already used with different content at {previous[1]}, row {previous[2]}",
-                "give each article a unique id", row=int(article["source_row"]),  # type: ignore[call-overload]
-                field="id", seen=key,
-            )  # fmt: skip
+            return
+        if previous[0] != article["content_hash"]:
+            problem, fix = "id already used with different content at", "give each article a unique id"
         else:
-            raise InputError(
-                str(article["source_file"]),
-                f"exact duplicate of {previous[1]}, row {previous[2]}",
-                "remove the repeated row", row=int(article["source_row"]),  # type: ignore[call-overload]
-                field="id", seen=key,
-            )  # fmt: skip
+            problem, fix = "exact duplicate of", "remove the repeated row"
+        raise InputError(
+            str(article["source_file"]), f"{problem} {previous[1]}, row {previous[2]}", fix,
+            row=int(article["source_row"]), field="id", seen=key,  # type: ignore[call-overload]
+        )  # fmt: skip
 
 
 def parse_timestamp(value: str, zone: ZoneInfo, *, file: str, row: int) -> datetime:
