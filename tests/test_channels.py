@@ -1,4 +1,4 @@
-"""Channel types in the reports (detector/channels.py) and the registry's languages, with the
+"""Channel types in the reports (detector/report/channels.py) and the registry's languages, with the
 real registry and real sample articles."""
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 * Embedding runs in a Ray Data actor pool: each actor builds the ``[embed]`` backend once and
   encodes whole model batches of :meth:`detector.embed.embedding.EmbeddingStage.plan` (the batches the local
   engine encodes, so vectors are bit-identical at equal ``[embed] threads``). Vectors stream
-  back to the head, which writes each finished shard as a Parquet file (``pipelines/shards.py``)
+  back to the head, which writes each finished shard as a Parquet file (``detector/pipeline/shards.py``)
   and, when all are done, loads them into the DuckDB store in one transaction. A re-run after a
   kill skips the shards already written.
 * Windows (clustering) and narratives (scoring) become Ray tasks in chunks; results come back in

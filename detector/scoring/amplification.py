@@ -55,7 +55,7 @@ def outlet_edges(members: pd.DataFrame, pairs: pd.DataFrame | None = None) -> pd
     for column, link in (("republications", "republication"), ("citations", "citation"), ("echoes", "echo")):
         edges[column] = [counts.get((a, b, link), 0) for a, b in key]
     edges["median_lag_hours"] = edges["median_lag_hours"].round(2)
-    if "channel_type" in members:  # from the registry (detector/channels.py)
+    if "channel_type" in members:  # from the registry (detector/report/channels.py)
         channel = members.drop_duplicates("outlet").set_index("outlet")["channel_type"]
         edges["source_channel_type"] = edges["source_outlet"].map(channel)
         edges["target_channel_type"] = edges["target_outlet"].map(channel)

@@ -134,7 +134,7 @@ class FeedReader:
         """Read and validate every file of ``patterns``.
 
         Files are read independently (``mapper(self.read_file, files)``: one after another by
-        default, in parallel under an engine, see ``pipelines/engine.py``), then merged in file
+        default, in parallel under an engine, see ``detector/pipeline/engine.py``), then merged in file
         order: an id seen in an earlier file makes a later row a duplicate.
         """
         self.zone()  # a bad zone is a config error before any file is read
