@@ -17,8 +17,8 @@ import pytest
 import zstandard
 
 from detector.errors import InputError
-from detector.ingest import FeedReader
-from detector.registry import OutletRegistry
+from detector.sources.ingest import FeedReader
+from detector.sources.registry import OutletRegistry
 from tests.conftest import ROOT, SAMPLE_FEED
 
 REGISTRY = OutletRegistry.from_toml(ROOT / "configs" / "outlets.toml")

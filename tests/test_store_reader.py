@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from detector.errors import StoreBusyError
-from detector.store import Store
-from detector.store_reader import StoreReader
+from detector.store.reader import StoreReader
+from detector.store.store import Store
 
 
 def test_a_run_waits_for_a_reader_and_a_reader_never_waits(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from detector.store import Store
+from detector.store.store import Store
 from tests.conftest import ROOT, SAMPLE_FEED
 from tests.reliability import harness
 
@@ -451,7 +451,7 @@ CASES = [
         ("store.duckdb is damaged",),
     ),
     Case("report-read-only-out", read_only_report, ("(--out) cannot be written (Permission denied)",)),
-    Case("sheet-not-a-string", sheet_number, ("[ingest] sheet = 2", 'sheet = "2"')),
+    Case("sheet-not-a-string", sheet_number, ("[ingest] sheet = 2 is not text", 'in quotes: "2"')),
     Case("store-read-only-file", read_only_store, ("store.duckdb cannot be written (Permission denied)",)),
 ]
 

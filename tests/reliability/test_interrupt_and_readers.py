@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from detector.store import Store
+from detector.store.store import Store
 from tests.conftest import ROOT, SAMPLE_FEED, SAMPLE_TRUTH
 from tests.reliability import harness
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 HOLD = """
 import sys, time
 from datetime import datetime
-from detector.store import Store
+from detector.store.store import Store
 with Store(sys.argv[1]) as db:
     db.start_run("run-holder", "method", "model", datetime(2024, 11, 28))
     print("holding", flush=True)
