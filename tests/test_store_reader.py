@@ -39,3 +39,26 @@ def test_a_writer_is_refused_at_once_when_another_writer_holds_the_store(tmp_pat
             pass
         with open(db.lock_path, encoding="utf-8") as handle, pytest.raises(BlockingIOError):
             fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)  # the writer's lock is exclusive
+
+
+def test_ctrl_c_that_duckdb_wrapped_in_its_own_error_is_still_ctrl_c(tmp_path: Path) -> None:
+    """DuckDB turns a KeyboardInterrupt raised in Python code it calls (a pandas scan, a UDF) into
+    one of its errors: the store hands it on as Ctrl-C and marks the run interrupted."""
+
+    def interrupted(value: int) -> int:
+        raise KeyboardInterrupt
+
+    path = tmp_path / "s.duckdb"
+
+    def run() -> None:
+        with Store(path) as db:
+            db.start_run("run-a", "m", "model", datetime(2024, 11, 27))
+            db.con_.create_function("interrupted", interrupted)
+            db.con_.execute("SELECT interrupted(1)").fetchall()
+
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    with Store(path) as db:
+        assert db.runs()[["status", "note"]].to_numpy().tolist() == [
+            ["interrupted", "interrupted by SIGINT (Ctrl-C)"]
+        ]

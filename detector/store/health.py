@@ -88,10 +88,14 @@ def check_size(path: Path) -> None:
             f"Fix: {remedy(path)}.")) from None  # fmt: skip
 
 
-def translate(path: Path, exc: duckdb.Error) -> Exception | None:
-    """The domain error a DuckDB error on ``path`` stands for (damage, busy, disk full), if any."""
+def translate(path: Path, exc: duckdb.Error) -> BaseException | None:
+    """The domain error a DuckDB error on ``path`` stands for (damage, busy, disk full), if any;
+    or the Ctrl-C it carries (DuckDB wraps a KeyboardInterrupt raised in Python code it called,
+    e.g. while it scans a pandas frame, in its own error)."""
     text = str(exc)
     lowered = text.lower()
+    if isinstance(exc, duckdb.InterruptException) or "KeyboardInterrupt" in text:
+        return KeyboardInterrupt()
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     if "could not set lock" in lowered or "conflicting lock" in lowered:
         return StoreBusyError(f"store {path} is in use by another program ({first}); wait for it to "

@@ -97,9 +97,10 @@ class Store:
         try:
             if exc is not None and self._run_id is not None and not isinstance(domain, StoreDamagedError):
                 # An exception (not a kill) ended the run: say so in the runs table, with why.
-                status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+                cause = domain if isinstance(domain, KeyboardInterrupt) else exc
+                status = "interrupted" if isinstance(cause, KeyboardInterrupt) else "failed"
                 try:
-                    self.fail_run(self._run_id, exc, datetime.now(UTC).replace(tzinfo=None), status)
+                    self.fail_run(self._run_id, cause, datetime.now(UTC).replace(tzinfo=None), status)
                 except duckdb.Error as err:  # the original error matters more than this bookkeeping
                     first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
                     log.warning("could not mark run %s %s: %s", self._run_id, status, first)
