@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fcntl
+import os
+import signal
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -62,3 +64,19 @@ def test_ctrl_c_that_duckdb_wrapped_in_its_own_error_is_still_ctrl_c(tmp_path: P
         assert db.runs()[["status", "note"]].to_numpy().tolist() == [
             ["interrupted", "interrupted by SIGINT (Ctrl-C)"]
         ]
+
+
+def test_ctrl_c_during_a_query_is_ctrl_c(tmp_path: Path) -> None:
+    """A SIGINT while DuckDB runs a query surfaces as ``RuntimeError: Query interrupted``."""
+    path = tmp_path / "s.duckdb"
+
+    def run() -> None:
+        with Store(path) as db:
+            db.start_run("run-a", "m", "model", datetime(2024, 11, 27))
+            threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+            db.con_.execute("SELECT sum(i * i) FROM range(10000000000) t(i)").fetchall()
+
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    with Store(path) as db:
+        assert db.runs()["status"].tolist() == ["interrupted"]

@@ -88,14 +88,20 @@ def check_size(path: Path) -> None:
             f"Fix: {remedy(path)}.")) from None  # fmt: skip
 
 
-def translate(path: Path, exc: duckdb.Error) -> BaseException | None:
+def translate(path: Path, exc: BaseException) -> BaseException | None:
     """The domain error a DuckDB error on ``path`` stands for (damage, busy, disk full), if any;
-    or the Ctrl-C it carries (DuckDB wraps a KeyboardInterrupt raised in Python code it called,
-    e.g. while it scans a pandas frame, in its own error)."""
+    or the Ctrl-C it carries: DuckDB reports a SIGINT during a query as ``RuntimeError: Query
+    interrupted`` (or its InterruptException), and wraps a KeyboardInterrupt raised in Python code it
+    called (a pandas scan, a UDF) in one of its errors."""
     text = str(exc)
     lowered = text.lower()
-    if isinstance(exc, duckdb.InterruptException) or "KeyboardInterrupt" in text:
+    if isinstance(exc, duckdb.InterruptException) or (
+        isinstance(exc, RuntimeError | duckdb.Error)
+        and ("KeyboardInterrupt" in text or "query interrupted" in lowered)
+    ):
         return KeyboardInterrupt()
+    if not isinstance(exc, duckdb.Error):
+        return None
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     if "could not set lock" in lowered or "conflicting lock" in lowered:
         return StoreBusyError(f"store {path} is in use by another program ({first}); wait for it to "

@@ -65,10 +65,9 @@ class StoreReader(Store):
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         self.con_.close()
         self._close()
-        if isinstance(exc, duckdb.Error):
-            domain = translate(self.path, exc)
-            if domain is not None:
-                raise domain from exc
+        domain = translate(self.path, exc) if exc is not None else None
+        if domain is not None:
+            raise domain from exc
 
     def _close(self) -> None:
         if self._shared is not None:

@@ -93,7 +93,7 @@ class Store:
                 time.sleep(0.2)
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        domain = translate(self.path, exc) if isinstance(exc, duckdb.Error) else None
+        domain = translate(self.path, exc) if exc is not None else None
         try:
             if exc is not None and self._run_id is not None and not isinstance(domain, StoreDamagedError):
                 # An exception (not a kill) ended the run: say so in the runs table, with why.
