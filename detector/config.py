@@ -141,6 +141,8 @@ class ScoreConfig(_Section):
     permutations: int = _range(0, 1_000_000, 1000)
     null_span_hours: float = _range(1.0, 24 * 3650, 720.0)
     alpha: float = _range(0.0, 1.0, 0.15)
+    target_fdr: float = _range(0.0, 1.0, 0.1)
+    decoys: int = _range(0, 100, 6)
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from detector.report import FLAG_COLUMNS, atomic_writer, iso_utc
 BLOC_COLOURS = {"cn": "#c62828", "ru": "#1565c0", "control": "#9e9e9e"}
 OTHER_COLOUR = "#6d4c41"
 SUMMARY_COLUMNS = [
-    "rank", "narrative_id", "label", "p_value", "score", "direction", "lag_hours", "leader_outlet",
-    "best_similarity", "n_articles", "n_cn", "n_ru", "outlets_cn", "outlets_ru", "languages",
+    "rank", "narrative_id", "label", "q_value", "evidence", "p_value", "direction", "lag_hours",
+    "leader_outlet", "best_similarity", "n_articles", "n_cn", "n_ru", "outlets_cn", "outlets_ru", "languages",
     "channel_path", "language_path", "control_share", "burstiness", "first_seen", "last_seen",
 ]  # fmt: skip
 # Written by other stages when they run; linked from the page only when present in the folder.
@@ -228,7 +228,9 @@ def _narrative(
     title = f"#{_e(_cell('rank', flag.get('rank')))} {nid}"
     facts = ", ".join(
         f"{label} {_e(_cell(key, flag.get(key)))}"
-        for key, label in [("p_value", "p-value"), ("score", "score"), ("direction", "direction"),
+        for key, label in [("q_value", "q-value"), ("evidence", "evidence"), ("cross_edges", "cross-bloc edges"),
+                           ("outlets_cn", "cn outlets"), ("outlets_ru", "ru outlets"),
+                           ("p_value", "timing p-value"), ("score", "score"), ("direction", "direction"),
                            ("lag_hours", "first-to-first lag (h)"), ("best_similarity", "best similarity"),
                            ("n_cn", "cn articles"), ("n_ru", "ru articles"),
                            ("control_coverage", "control articles"), ("control_outlets", "control outlets")]

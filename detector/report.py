@@ -25,8 +25,8 @@ from detector.amplification import EDGE_COLUMNS, write_graphml
 from detector.faults import checkpoint
 
 FLAG_COLUMNS = [
-    "rank", "narrative_id", "label", "p_value", "score", "direction", "lag_hours", "leader_outlet",
-    "best_similarity", "mean_top_similarity", "best_pair_lag_hours",
+    "rank", "narrative_id", "label", "q_value", "evidence", "cross_edges", "p_value", "score", "direction",
+    "lag_hours", "leader_outlet", "best_similarity", "mean_top_similarity", "best_pair_lag_hours",
     "best_cn_id", "best_cn_outlet", "best_cn_published_at", "best_cn_title", "best_cn_url",
     "best_ru_id", "best_ru_outlet", "best_ru_published_at", "best_ru_title", "best_ru_url",
     "first_cn_id", "first_cn_outlet", "first_cn_published_at", "first_cn_title", "first_cn_url",

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import time
 from dataclasses import asdict, dataclass
+from typing import Any
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from detector.cluster import Lineage, Window, WindowClusterer, iter_narratives
 from detector.config import Config
 from detector.embed import EmbeddingStage
 from detector.faults import checkpoint
+from detector.fdr import NullEstimate
 from detector.index import CrossBlocSearcher
 from detector.ingest import FeedReader, IngestResult
 from detector.limits import MemoryGuard
@@ -33,6 +35,7 @@ from detector.registry import OutletRegistry
 from detector.report import file_sha256, write_csv, write_reports
 from detector.score import SyncScorer
 from detector.store import Store
+from pipelines.decoy_run import DecoyResult, run_decoys
 from pipelines.engine import Engine, LocalEngine, make_engine
 from pipelines.manifest import environment
 
@@ -130,6 +133,7 @@ def run_daily(
         n_embedded = engine.embed(embedding, db, texts)
         vectors = embedding.cached_vectors(db, texts)
         matcher = None
+        stage = None
         if config.passages.unit == "passage":
             stage = PassageStage(**asdict(config.passages), embedding=embedding)
             passages = stage.passages(articles)
@@ -144,8 +148,13 @@ def run_daily(
         db.replace_clusters(method, clusters)
         checkpoint("clustered")
         lap("cluster")
+        scorer.fit(articles, vectors)
+        decoys = run_decoys(
+            db, clusterer, scorer, embedding, stage, articles, vectors, links.republication_similarity, engine.map
+        )
+        lap("decoys")
         found = score_narratives(
-            db, scorer, links, embedding, method, clusters, articles, vectors, matcher, engine.map
+            db, scorer, links, embedding, method, clusters, articles, vectors, decoys, matcher, engine.map
         )
         lap("score")
         manifest = {
@@ -170,6 +179,8 @@ def run_daily(
                 "splits": len(lineage.splits),
                 "flags": len(found.flags),
             },
+            "decoys": decoys.summary(),
+            "null": found.null,
             "environment": environment(),
         }
         if not feed.rejected.empty:
@@ -179,7 +190,7 @@ def run_daily(
         lap("report")
         manifest["timings_s"] = timings
         write_reports(out_dir, found.flags, found.members, manifest, pairs=found.pairs, outlets=found.outlets)
-        db.put_report_frames(run_id, vars(found))  # so `detector report --run` can re-write them
+        db.put_report_frames(run_id, found.frames())  # so `detector report --run` can re-write them
         checkpoint("reported")
         db.finish_run(run_id, found.flags, manifest, datetime.now(UTC).replace(tzinfo=None))
     total = round(sum(timings.values()), 3)
@@ -223,6 +234,10 @@ class Findings:
     members: pd.DataFrame
     pairs: pd.DataFrame
     outlets: pd.DataFrame
+    null: dict[str, Any]
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        return {"flags": self.flags, "members": self.members, "pairs": self.pairs, "outlets": self.outlets}
 
 
 def score_narratives(
@@ -234,15 +249,18 @@ def score_narratives(
     clusters: pd.DataFrame,
     scope: pd.DataFrame,
     scope_vectors: np.ndarray,
+    decoys: DecoyResult,
     matcher: PassageMatcher | None = None,
     mapper: Mapper = serial_map,
 ) -> Findings:
-    """Score every narrative this run touched, over all its stored members (earlier runs too).
+    """Score every narrative this run touched, over all its stored members (earlier runs too),
+    and flag those the decoys say are unlikely to be chance.
 
     ``scope`` (with ``scope_vectors``) are the run's articles; its control articles are the
     baseline for the shared-news check.
     """
-    empty = Findings(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), outlet_edges(pd.DataFrame()))
+    null: dict[str, Any] = {"target_fdr": scorer.target_fdr, "candidates": 0, "estimated": bool(decoys.shifts)}
+    empty = Findings(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), outlet_edges(pd.DataFrame()), null)
     touched = sorted(clusters["narrative_id"].unique())
     members = db.narrative_members(method, touched)
     if members.empty:
@@ -255,7 +273,7 @@ def score_narratives(
         for nid, ids in iter_narratives(members[["narrative_id", "article_id"]])
     ]
     is_control = (scope["bloc"] == "control").to_numpy()
-    flags, pairs = scorer.score_all(
+    candidates, pairs = scorer.score_all(
         narratives,
         articles,
         vectors,
@@ -264,8 +282,14 @@ def score_narratives(
         matcher,
         mapper,
     )
+    flags, estimate = scorer.select(
+        candidates, decoys.candidates if decoys.shifts else None, decoys.real_opportunity, decoys.decoy_opportunity
+    )
+    null |= null_summary(candidates, flags, estimate)
+    empty = Findings(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), outlet_edges(pd.DataFrame()), null)
     if flags.empty:
         return empty
+    pairs = pairs[pairs["narrative_id"].isin(set(flags["narrative_id"]))]
     flagged = set(flags["narrative_id"])
     rows, labels = [], {}
     for nid, pos in narratives:
@@ -296,7 +320,18 @@ def score_narratives(
     if matcher is not None:
         member_rows = member_rows.merge(member_passages(pairs), on=["narrative_id", "id"], how="left")
     flags, member_rows, pairs = add_channels(flags, member_rows, pairs.reset_index(drop=True), links.registry)
-    return Findings(flags, member_rows, pairs, outlet_edges(member_rows, pairs))
+    return Findings(flags, member_rows, pairs, outlet_edges(member_rows, pairs), null)
+
+
+def null_summary(candidates: pd.DataFrame, flags: pd.DataFrame, estimate: NullEstimate | None) -> dict[str, Any]:
+    """What the manifest says of the decoys' verdict: the evidence cut the target FDR implied and
+    how many of the run's flags are expected to be chance."""
+    summary: dict[str, Any] = {"candidates": len(candidates)}
+    if estimate is None or flags.empty:
+        return summary | {"evidence_threshold": None, "expected_false_flags": 0.0 if estimate else None}
+    threshold = float(flags["evidence"].min())
+    expected = float((estimate.decoy_scores >= threshold).sum() * estimate.scale)
+    return summary | {"evidence_threshold": threshold, "expected_false_flags": round(expected, 3)}
 
 
 def member_passages(pairs: pd.DataFrame) -> pd.DataFrame:
