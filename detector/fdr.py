@@ -7,6 +7,12 @@ candidates at ``t`` or better, scaled by the real run's opportunity over all dec
 which makes it monotone in the score (Storey 2002, "A direct approach to false discovery rates";
 Benjamini & Hochberg 1995 for the step-up idea), and flagging by ``q <= target_fdr`` keeps the
 expected share of chance flags at ``target_fdr``.
+
+The q-values count one decoy more than was seen (the "+1" of knockoff+, Barber & Candès 2015):
+with few decoy draws — a one-week feed — a cut that no decoy happened to reach is not proof of
+zero error, and a lone flag in a run whose decoys found nothing keeps a q-value of about the
+decoys' scale instead of 0. ``expected_false`` (what the manifest reports as the run's estimate of
+chance flags) is the plain estimate, without that +1.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ def estimate_null(
     ranked = scores[order]
     # Real candidates at a score or better (ties count together, as the cut keeps them all).
     real_at = np.searchsorted(-ranked, -ranked, side="right")
-    fdr = np.minimum(1.0, expected[order] / real_at)
+    fdr = np.minimum(1.0, (at_or_above[order] + 1) * scale / real_at)
     q_sorted = np.minimum.accumulate(fdr[::-1])[::-1]  # min over every cut at or below the score
     q = np.empty_like(q_sorted)
     q[order] = q_sorted

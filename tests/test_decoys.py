@@ -48,9 +48,13 @@ def test_q_values_are_monotone_and_follow_the_decoys() -> None:
     decoys = np.array([2.5, 1.5, 0.5, 0.2])
     null = estimate_null(real, decoys, real_opportunity=100, decoy_opportunity=200)  # scale 1/2
     assert null.scale == 0.5
-    assert list(null.q_values[:3]) == [0.0, 0.0, 0.0]  # no decoy that high
-    # At 2.0 or better: 5 real, 1 decoy x 0.5 expected -> 0.1.
-    assert null.q_values[4] == pytest.approx(0.1)
+    # No decoy reaches 3.0: (0 + 1) x 0.5 over the 4 real candidates at 3.0 or better, and the
+    # q-value of a better candidate is the smallest FDR of any cut that keeps it.
+    assert list(null.q_values[:4]) == pytest.approx([0.125] * 4)
+    assert list(null.expected_false[:3]) == [0.0, 0.0, 0.0]
+    # At 2.0 or better: 5 real, (1 decoy + 1) x 0.5 -> 0.2; the plain estimate is 0.5.
+    assert null.q_values[4] == pytest.approx(0.2)
+    assert null.expected_false[4] == pytest.approx(0.5)
     order = np.argsort(-real)
     assert np.all(np.diff(null.q_values[order]) >= 0)
 
