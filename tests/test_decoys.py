@@ -32,8 +32,17 @@ def test_shifts_separate_every_near_simultaneous_pair() -> None:
         assert still_close.any()  # a decoy still has pairs to match
 
 
-def test_no_shift_when_the_span_is_too_short() -> None:
-    assert decoy_shifts(span_hours=100.0, lag_hours=72.0, decoys=6) == []
+def test_a_short_span_gets_one_shift_and_a_span_within_the_lag_none() -> None:
+    (one,) = decoy_shifts(span_hours=100.0, lag_hours=72.0, decoys=6)
+    assert one.hours == 144.0
+    seconds = np.array([0, 40, 100], dtype=np.int64) * HOUR
+    is_ru = np.array([True, False, False])
+    blocs = np.where(is_ru, "ru", "cn")
+    assert opportunity(seconds, blocs, 72.0) == 1  # the real pair: ru at 0 h, cn at 40 h
+    moved = shifted_seconds(seconds, is_ru, one)
+    assert moved[0] == 144 * HOUR  # nothing wraps
+    assert opportunity(moved, blocs, 72.0) == 1  # the decoy pair: cn at 100 h, ru now at 144 h
+    assert decoy_shifts(span_hours=70.0, lag_hours=72.0, decoys=6) == []
     assert decoy_shifts(span_hours=1000.0, lag_hours=72.0, decoys=0) == []
 
 
@@ -50,13 +59,11 @@ def test_q_values_are_monotone_and_follow_the_decoys() -> None:
     decoys = np.array([2.5, 1.5, 0.5, 0.2])
     null = estimate_null(real, decoys, real_opportunity=100, decoy_opportunity=200)  # scale 1/2
     assert null.scale == 0.5
-    # No decoy reaches 3.0: (0 + 1) x 0.5 over the 4 real candidates at 3.0 or better, and the
-    # q-value of a better candidate is the smallest FDR of any cut that keeps it.
-    assert list(null.q_values[:4]) == pytest.approx([0.125] * 4)
-    assert list(null.expected_false[:3]) == [0.0, 0.0, 0.0]
-    # At 2.0 or better: 5 real, (1 decoy + 1) x 0.5 -> 0.2; the plain estimate is 0.5.
-    assert null.q_values[4] == pytest.approx(0.2)
+    assert null.draws == 2.0
+    assert list(null.q_values[:4]) == [0.0] * 4  # no decoy reaches 3.0
+    # At 2.0 or better: 5 real, 1 decoy x 0.5 expected -> 0.1.
     assert null.expected_false[4] == pytest.approx(0.5)
+    assert null.q_values[4] == pytest.approx(0.1)
     order = np.argsort(-real)
     assert np.all(np.diff(null.q_values[order]) >= 0)
 

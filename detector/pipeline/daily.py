@@ -312,4 +312,7 @@ def null_summary(
         return summary | {"evidence_threshold": None, "expected_false_flags": 0.0 if estimate else None}
     threshold = float(flags["evidence"].min())
     expected = float((estimate.decoy_scores >= threshold).sum() * estimate.scale)
-    return summary | {"evidence_threshold": threshold, "expected_false_flags": round(expected, 3)}
+    return summary | {
+        "evidence_threshold": threshold, "expected_false_flags": round(expected, 3),
+        "decoy_draws": round(estimate.draws, 3),
+    }  # fmt: skip

@@ -81,7 +81,7 @@ def run_decoys(
     shifts = decoy_shifts(span_hours, lag, scorer.decoys)
     if not shifts:
         log.warning(
-            "no decoys: the articles span %.0f h, less than twice the matching lag (%.0f h); "
+            "no decoys: the articles span %.0f h, no more than the matching lag (%.0f h); "
             "q-values are unknown and the timing p-value alone decides",
             span_hours, lag,
         )  # fmt: skip
@@ -124,6 +124,11 @@ def run_decoys(
         if not candidates.empty:
             frames.append(candidates[["narrative_id", "evidence", "p_value"]].assign(decoy=number))
         log.info("decoy %d (ru shifted %.0f h): %d candidates", number, shift.hours, len(candidates))
+    if decoy_opportunity < real_opportunity:
+        log.warning(
+            "the decoys saw %.2f runs' worth of chance pairs (a short pool): q-values are rough",
+            decoy_opportunity / max(real_opportunity, 1),
+        )
     found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["evidence", "p_value"])
     return DecoyResult(found, real_opportunity, decoy_opportunity, shifts, len(pool))
 

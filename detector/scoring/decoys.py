@@ -13,8 +13,10 @@ The shift scheme. With ``L`` the matching lag (the window length and the scorer'
 whichever is larger) and ``S`` the span of the articles, the ru timeline is shifted by ``Δ`` and
 wrapped around a period ``P = S + 2L`` (the gap of ``2L`` keeps the wrap from making the end of
 the span adjacent to its start). A pair that was at most ``L`` apart is then at least ``Δ - L``
-apart, or ``P - Δ - L`` across the wrap, so every ``Δ`` in ``[2L, S]`` is a valid decoy.
-``decoys`` shifts are spread evenly over that interval.
+apart, or ``P - Δ - L`` across the wrap, so every ``Δ`` in ``[2L, S]`` is a valid decoy;
+``decoys`` shifts are spread evenly over that interval. A span shorter than ``2L`` (but longer
+than ``L``) still has one: ``Δ = 2L`` moves nothing across the wrap, and the decoy pairs the last
+``S - L`` hours of cn with the first of ru.
 
 Why not a random shuffle of ru times: within a short span most shuffled partners would stay
 within the lag, so the decoy would keep finding the real events and inflate the error estimate.
@@ -46,10 +48,11 @@ class Shift:
 
 
 def decoy_shifts(span_hours: float, lag_hours: float, decoys: int) -> list[Shift]:
-    """``decoys`` valid shifts for articles spanning ``span_hours`` (none if the span is shorter
-    than ``2 × lag_hours``: no displacement then separates every near-simultaneous pair)."""
-    low, high = 2 * lag_hours, span_hours
-    if decoys <= 0 or high < low:
+    """Up to ``decoys`` valid shifts for articles spanning ``span_hours``: one when the span is
+    shorter than ``2 × lag_hours``, none when it is at most ``lag_hours`` (no shifted pair would
+    be within the lag of another)."""
+    low, high = 2 * lag_hours, max(2 * lag_hours, span_hours)
+    if decoys <= 0 or span_hours <= lag_hours:
         return []
     period = span_hours + 2 * lag_hours
     hours = [low] if decoys == 1 or high == low else list(np.linspace(low, high, decoys))

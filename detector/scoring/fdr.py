@@ -8,11 +8,11 @@ which makes it monotone in the score (Storey 2002, "A direct approach to false d
 Benjamini & Hochberg 1995 for the step-up idea), and flagging by ``q <= target_fdr`` keeps the
 expected share of chance flags at ``target_fdr``.
 
-The q-values count one decoy more than was seen (the "+1" of knockoff+, Barber & Candès 2015):
-with few decoy draws — a one-week feed — a cut that no decoy happened to reach is not proof of
-zero error, and a lone flag in a run whose decoys found nothing keeps a q-value of about the
-decoys' scale instead of 0. ``expected_false`` (what the manifest reports as the run's estimate of
-chance flags) is the plain estimate, without that +1.
+Like Elias & Gygi, the estimate is the plain decoy count, not the "+1" of knockoff+ (Barber &
+Candès 2015): with the one decoy a week-long fresh store allows, +1 alone sets the q-value of any
+run with fewer than about ten candidates above 0.1, so a lone translation could never be flagged.
+How many decoy draws the estimate rests on is :attr:`NullEstimate.draws` (summed decoy
+opportunity over the real run's); the pipeline warns below one.
 """
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ class NullEstimate:
     decoy_scores: np.ndarray
     scale: float  # real opportunity / summed decoy opportunity
 
+    @property
+    def draws(self) -> float:
+        """How many real runs' worth of chance the decoys saw (summed decoy over real opportunity)."""
+        return 1 / self.scale if self.scale > 0 else 0.0
+
 
 def estimate_null(
     scores: np.ndarray, decoy_scores: np.ndarray, real_opportunity: int, decoy_opportunity: int
@@ -47,7 +52,7 @@ def estimate_null(
     ranked = scores[order]
     # Real candidates at a score or better (ties count together, as the cut keeps them all).
     real_at = np.searchsorted(-ranked, -ranked, side="right")
-    fdr = np.minimum(1.0, (at_or_above[order] + 1) * scale / real_at)
+    fdr = np.minimum(1.0, expected[order] / real_at)
     q_sorted = np.minimum.accumulate(fdr[::-1])[::-1]  # min over every cut at or below the score
     q = np.empty_like(q_sorted)
     q[order] = q_sorted
