@@ -16,6 +16,7 @@ import pandas as pd
 
 from detector.amplification import outlet_edges
 from detector.errors import InputError
+from detector.output_safety import show_bidi_controls
 from detector.registry import CHANNEL_TYPES, UNKNOWN_CHANNEL, OutletRegistry
 
 ARROW = " -> "
@@ -110,7 +111,7 @@ def channel_table(flags: pd.DataFrame, members: pd.DataFrame) -> str:
         rows.append(
             f'<tr><td><label><input type="checkbox" data-channel="{html.escape(channel)}"> '
             f"{html.escape(channel)}</label></td><td>{reached}</td><td>{first}</td>"
-            f"<td>{html.escape(str(outlets.get(channel, '')))}</td></tr>"
+            f"<td>{html.escape(show_bidi_controls(str(outlets.get(channel, ''))))}</td></tr>"
         )
     return (
         '<h2>By channel type</h2><p class="muted">Tick channel types to show only the narratives '

@@ -30,7 +30,7 @@ from detector.links import LinkClassifier
 from detector.parallel import Mapper, serial_map
 from detector.passages import PassageMatcher, PassageStage
 from detector.registry import OutletRegistry
-from detector.report import file_sha256, write_csv, write_reports
+from detector.report import file_sha256, write_reports, write_table
 from detector.score import SyncScorer
 from detector.store import Store
 from pipelines.engine import Engine, LocalEngine, make_engine
@@ -173,9 +173,10 @@ def run_daily(
             "environment": environment(),
         }
         if not feed.rejected.empty:
-            write_csv(feed.rejected, out_dir / "rejected.csv", list(feed.rejected.columns))
+            write_table(feed.rejected, out_dir / "rejected.csv", list(feed.rejected.columns))
         else:  # a stale rejected.csv from an earlier run would be read as this run's
-            (out_dir / "rejected.csv").unlink(missing_ok=True)
+            for stale in ("rejected.csv", "rejected.parquet"):
+                (out_dir / stale).unlink(missing_ok=True)
         lap("report")
         manifest["timings_s"] = timings
         write_reports(out_dir, found.flags, found.members, manifest, pairs=found.pairs, outlets=found.outlets)
