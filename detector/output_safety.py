@@ -11,6 +11,8 @@ analyst opens what we write from them in a spreadsheet and in a browser.
   not run. :func:`show_bidi_controls` makes right-to-left overrides and their kin visible
   instead of letting them reorder what an analyst reads.
 - **Matplotlib** reads ``$...$`` in a label as math (and raises on a bad one): :func:`plain_label`.
+- **Terminals** (``detector show``) obey escape sequences (colours, clearing the screen, OSC 8
+  hyperlinks) and rich parses ``[...]`` as markup: :func:`terminal_safe`, given as ``Text``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # the order in which the characters after them are *displayed*. The implicit marks (LRM, RLM) that
 # Arabic and Hebrew text uses are left alone.
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 control characters but tab and line feed: ESC starts a terminal escape sequence.
+TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def neutralise_formula(value: object) -> object:
@@ -72,9 +76,19 @@ def csp_meta(scripts: Sequence[str], styles: Sequence[str]) -> str:
     return f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
 
 
+def _mark(match: re.Match[str]) -> str:
+    return f"⟦U+{ord(match.group()):04X}⟧"
+
+
 def show_bidi_controls(text: str) -> str:
     """``text`` with each explicit bidi control replaced by a visible ``⟦U+202E⟧``."""
-    return BIDI_CONTROLS.sub(lambda m: f"⟦U+{ord(m.group()):04X}⟧", text)
+    return BIDI_CONTROLS.sub(_mark, text)
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` for a terminal, with control characters (ESC ...) and bidi controls shown as
+    visible ``⟦U+001B⟧`` marks. Give it to rich as ``Text(...)``, never as a markup string."""
+    return show_bidi_controls(TERMINAL_CONTROLS.sub(_mark, text))
 
 
 def plain_label(text: str) -> str:

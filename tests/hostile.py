@@ -31,6 +31,8 @@ MARKUP = [
     '<style>body{background:url("https://evil.example/css")}</style>',
 ]
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: displays what follows it backwards
+# For `detector show`: rich markup that does not parse, an OSC 8 terminal hyperlink, clear screen.
+TERMINAL = "[/] \x1b]8;;https://evil.example\x07click\x1b]8;;\x07 \x1b[2J"
 URLS = [
     'javascript:alert("url")',
     'data:text/html,<script>alert("data")</script>',
@@ -47,18 +49,19 @@ def hostile_feed(small_feed: Path, truth: pd.DataFrame, path: Path) -> pd.DataFr
     """Write the hostile version of ``small_feed`` to ``path`` (CSV) and return it.
 
     Per event ``k`` (both articles alike, so they stay one narrative): the title starts with
-    ``FORMULAS[k]`` followed by ``MARKUP[k]``, a right-to-left override and the article's own
-    title or opening words. Event 0 keeps an empty title and gets the payload at the start of
-    its text instead (a label then comes from the text). The first event's cn article is
-    published by ``OUTLET``; urls come from ``URLS``; two ru ids are given a leading ``=`` and
-    ``-``; and one more row, with an unreadable timestamp, goes to ``rejected.csv``.
+    ``FORMULAS[k]`` followed by ``MARKUP[k]`` (event 1: and ``TERMINAL``), a right-to-left
+    override and the article's own title or opening words. Event 0 keeps an empty title and gets
+    the payload at the start of its text instead (a label then comes from the text). The first
+    event's cn article is published by ``OUTLET``; urls come from ``URLS``; two ru ids are given
+    a leading ``=`` and ``-``; and one more row, with an unreadable timestamp, goes to
+    ``rejected.csv``.
     """
     feed = pd.read_csv(small_feed, dtype=str, keep_default_na=False)
     event_of = truth.set_index("id")["event_id"]
     for k, event in enumerate(EVENTS):
         rows = feed.index[feed["id"].map(event_of) == event]
         assert len(rows) == 2, event
-        payload = f"{FORMULAS[k]} {MARKUP[k]} {RLO}"
+        payload = f"{FORMULAS[k]} {MARKUP[k]} {TERMINAL if k == 1 else ''}{RLO}"
         for i in rows:
             own = feed.at[i, "title"] or " ".join(feed.at[i, "text"].split()[:12])
             if k == 0:

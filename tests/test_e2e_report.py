@@ -39,7 +39,10 @@ def test_report_command_rewrites_identical_reports(run: tuple[Path, RunSummary],
     ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    for name in ("flags.csv", "members.csv", "pairs.csv", "outlets.csv", "outlets.graphml", "report.html"):
+    tables = [
+        f"{name}.{kind}" for name in ("flags", "members", "pairs", "outlets") for kind in ("csv", "parquet")
+    ]
+    for name in (*tables, "outlets.graphml", "report.html"):
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["config_hash"] == json.loads((out / "manifest.json").read_text())["config_hash"]

