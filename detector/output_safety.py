@@ -92,5 +92,6 @@ def terminal_safe(text: str) -> str:
 
 
 def plain_label(text: str) -> str:
-    """``text`` for a matplotlib label, shown as written: ``$`` would start math mode."""
-    return text.replace("$", r"\$")
+    """``text`` for a matplotlib label, shown as written: ``$`` would start math mode, and the
+    text renderer applies bidi controls too."""
+    return show_bidi_controls(text).replace("$", r"\$")
