@@ -24,9 +24,9 @@ from playwright.sync_api import Dialog, Page, sync_playwright
 
 from detector.cli import main
 from detector.config import Config
-from detector.html_report import SCRIPT
-from detector.output_safety import FORMULA_TRIGGERS, neutralise_formula
-from pipelines.daily import run_daily
+from detector.pipeline.daily import run_daily
+from detector.report.html import SCRIPT
+from detector.report.safety import FORMULA_TRIGGERS, neutralise_formula
 from tests.conftest import ROOT
 from tests.hostile import MARKUP, OUTLET, REJECTED_ID, RLO, TERMINAL, hostile_feed
 

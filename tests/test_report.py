@@ -6,8 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from detector import report
-from detector.report import atomic_writer, write_csv
+from detector.io import atomic_writer
+from detector.report import writer
+from detector.report.writer import write_csv
 
 TRICKY = ['Путин, "цитата"', "美国生物实验室，引号“”", "line one\nline two", "emoji 🚩, comma", ""]
 
@@ -56,7 +57,7 @@ def test_text_cells_that_a_spreadsheet_would_run_get_an_apostrophe_and_the_twin_
          "published_at": pd.Timestamp("2022-03-08T10:00:00.123456Z")}
     )  # fmt: skip
     columns = ["id", "title", "lag_hours", "passage_start", "rescued", "published_at"]
-    twin = report.write_table(frame, tmp_path / "x.csv", columns)
+    twin = writer.write_table(frame, tmp_path / "x.csv", columns)
     with (tmp_path / "x.csv").open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["title"] for r in rows] == ["'" + h for h in hostile] + plain
