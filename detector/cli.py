@@ -10,6 +10,7 @@ import click
 from detector import __version__
 from detector.commands.common import config_option, domain_errors
 from detector.commands.evaluation import bury_command, eval_command, tune_command
+from detector.commands.watch import search_command, track_command
 from detector.config import load_config
 from detector.registry import CHANNEL_TYPES, UNKNOWN_CHANNEL
 
@@ -169,6 +170,8 @@ def show(narrative_id: str, store_path: str, run_id: str | None) -> None:
 main.add_command(eval_command)
 main.add_command(tune_command)
 main.add_command(bury_command)
+main.add_command(track_command)
+main.add_command(search_command)
 
 
 if __name__ == "__main__":  # `python -m detector.cli` runs from a checkout without installing

@@ -181,6 +181,19 @@ class EngineConfig(_Section):
 
 
 @dataclass(frozen=True)
+class WatchConfig(_Section):
+    """Arguments of :class:`detector.watch.TailCalibrator` and :class:`detector.watch.LeadLag`
+    (permutations, null span and seed come from ``[score]`` and ``[run]``); ``watchlist`` is the
+    TOML file whose narratives the daily run tracks ("" = none)."""
+
+    watchlist: str = ""
+    alpha: float = _range(1e-12, 0.5, 0.002)
+    tail_share: float = _range(0.001, 0.5, 0.05)
+    background_correction: bool = True
+    max_lag_days: int = _range(1, 365, 7)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole resolved configuration. ``base_dir`` anchors relative paths (the config's folder)."""
 
@@ -195,6 +208,7 @@ class Config:
     run: RunConfig = field(default_factory=RunConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
+    watch: WatchConfig = field(default_factory=WatchConfig)
     base_dir: str = "."
 
     def resolve_path(self, value: str) -> Path:
@@ -237,6 +251,7 @@ _SECTIONS: dict[str, type] = {
     "run": RunConfig,
     "limits": LimitsConfig,
     "engine": EngineConfig,
+    "watch": WatchConfig,
 }
 _SECTION_OF = {cls: name for name, cls in _SECTIONS.items()}
 _NOT_IN_METHOD = {
@@ -246,6 +261,7 @@ _NOT_IN_METHOD = {
     "index": ("threads",),
     "limits": ("max_memory_gb",),
     "engine": tuple(f.name for f in dataclasses.fields(EngineConfig)),
+    "watch": tuple(f.name for f in dataclasses.fields(WatchConfig)),  # reports only, not clusters
 }
 
 
