@@ -35,6 +35,7 @@ FLAG_COLUMNS = [
     "control_coverage", "control_share", "control_outlets", "burstiness", "path", "channel_path",
     "language_path", "first_seen", "last_seen",
 ]  # fmt: skip
+WATCHED_COLUMN = "watched"  # watched narratives a flag's members hit; only in runs with [watch] watchlist
 MEMBER_COLUMNS = [
     "narrative_id", "id", "outlet", "bloc", "language", "channel_type", "published_at", "title", "url",
     "similarity_to_centre", "membership", "rescued", "passage", "passage_start", "passage_end",
@@ -117,7 +118,8 @@ def write_reports(
     manifest_path = out_dir / "manifest.json"
     manifest_path.unlink(missing_ok=True)
     paths = {"flags": out_dir / "flags.csv", "members": out_dir / "members.csv"}
-    write_csv(flags, paths["flags"], FLAG_COLUMNS)
+    watched = [WATCHED_COLUMN] if WATCHED_COLUMN in flags.columns else []
+    write_csv(flags, paths["flags"], FLAG_COLUMNS + watched)
     checkpoint("report")
     write_csv(members, paths["members"], MEMBER_COLUMNS)
     if pairs is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from detector.registry import OutletRegistry
 from detector.report import file_sha256, write_csv, write_reports
 from detector.score import SyncScorer
 from detector.store import Store
+from detector.watch.daily import watch_run, write_run_watch
 from pipelines.engine import Engine, LocalEngine, make_engine
 from pipelines.manifest import environment
 
@@ -148,6 +149,11 @@ def run_daily(
             db, scorer, links, embedding, method, clusters, articles, vectors, matcher, engine.map
         )
         lap("score")
+        watched = None
+        if config.watch.watchlist:  # docs/watchlists.md: watched narratives beside the discovered ones
+            watched = watch_run(config, db, embedding, links.registry, articles, found.flags, found.members)
+            found = replace(found, flags=watched.flags)
+            lap("watch")
         manifest = {
             "run_id": run_id,
             "started_at": started.isoformat(),
@@ -179,6 +185,7 @@ def run_daily(
         lap("report")
         manifest["timings_s"] = timings
         write_reports(out_dir, found.flags, found.members, manifest, pairs=found.pairs, outlets=found.outlets)
+        write_run_watch(out_dir, watched, manifest)
         db.put_report_frames(run_id, vars(found))  # so `detector report --run` can re-write them
         checkpoint("reported")
         db.finish_run(run_id, found.flags, manifest, datetime.now(UTC).replace(tzinfo=None))

@@ -25,7 +25,12 @@ SHOWN_HITS = 30  # rows per narrative on the page (all of them are in watch_hits
 
 
 def write_track_reports(
-    out_dir: Path, result: TrackResult, watchlist: Watchlist, manifest: dict[str, Any], prefix: str = "watch"
+    out_dir: Path,
+    result: TrackResult,
+    watchlist: Watchlist,
+    manifest: dict[str, Any],
+    hit_columns: list[str] = HIT_COLUMNS,
+    prefix: str = "watch",
 ) -> dict[str, str]:
     """Write the watch reports into ``out_dir``; returns ``{name: path}``."""
     manifest_path = out_dir / f"{prefix}_manifest.json"
@@ -36,7 +41,7 @@ def write_track_reports(
         "daily": out_dir / f"{prefix}_daily.csv",
         "page": out_dir / f"{prefix}.html",
     }
-    write_csv(result.hits, paths["hits"], HIT_COLUMNS)
+    write_csv(result.hits, paths["hits"], hit_columns)
     write_csv(result.summary, paths["summary"], SUMMARY_COLUMNS)
     daily = result.daily.assign(date=result.daily["date"].map(lambda d: f"{pd.Timestamp(d):%Y-%m-%d}"))
     write_csv(daily, paths["daily"], DAILY_COLUMNS)

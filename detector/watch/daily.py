@@ -1,0 +1,88 @@
+"""The watchlist inside the daily run: ``[watch] watchlist = "…"`` tracks its narratives over the
+run's articles, writes the watch reports beside flags.csv and marks flags that are also watched.
+
+A discovered flag is *watched* when at least one of its member articles hits a watched narrative;
+``flags.csv`` then names those narratives in its ``watched`` column, and ``watch_hits.csv`` names
+the flags each hit belongs to in ``discovered``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from detector.config import Config
+from detector.embed import EmbeddingStage
+from detector.passages import PassageStage
+from detector.registry import OutletRegistry
+from detector.store import Store
+from detector.watch.calibrate import TailCalibrator
+from detector.watch.output import write_track_reports
+from detector.watch.timeline import LeadLag
+from detector.watch.track import HIT_COLUMNS, Filters, NarrativeTracker, TrackResult
+from detector.watch.units import Units
+from detector.watch.watchlist import Watchlist, load_watchlist
+
+RUN_HIT_COLUMNS = [*HIT_COLUMNS, "discovered"]
+OUTPUT_NAMES = ("watch_hits.csv", "watch_summary.csv", "watch_daily.csv", "watch.html", "watch_manifest.json")
+
+
+@dataclass(frozen=True)
+class Watched:
+    """The run's watch results and its flags with the ``watched`` column."""
+
+    result: TrackResult
+    watchlist: Watchlist
+    flags: pd.DataFrame
+
+
+def tracker_for(config: Config) -> NarrativeTracker:
+    """The tracker ``[watch]`` (with ``[score]`` permutations and ``[run]`` seed) describes."""
+    watch = config.watch
+    return NarrativeTracker(
+        TailCalibrator(watch.alpha, watch.tail_share, watch.background_correction),
+        LeadLag(config.score.permutations, config.score.null_span_hours, watch.max_lag_days, config.run.seed),
+    )
+
+
+def watch_run(
+    config: Config,
+    db: Store,
+    embedding: EmbeddingStage,
+    registry: OutletRegistry,
+    articles: pd.DataFrame,
+    flags: pd.DataFrame,
+    members: pd.DataFrame,
+) -> Watched:
+    """Track ``[watch] watchlist`` over the run's ``articles`` (also the calibration background)."""
+    watchlist = load_watchlist(config.resolve_path(config.watch.watchlist))
+    stage = PassageStage(**asdict(config.passages), embedding=embedding)
+    scope = articles.reset_index(drop=True).assign(channel_type=articles["outlet"].map(registry.channel_type))
+    passages = stage.passages(scope)
+    units = Units(scope, passages, stage.vectors(db, passages))
+    result = tracker_for(config).track_units(db, embedding, watchlist, units, Filters())
+    hits = result.hits
+    if not members.empty and not hits.empty:
+        flagged = members.groupby("id")["narrative_id"].agg(lambda s: "; ".join(sorted(set(map(str, s)))))
+        hits = hits.assign(discovered=hits["id"].map(flagged).fillna(""))
+        pairs = members[["narrative_id", "id"]].merge(hits[["id", "watch_id"]], on="id")
+        watched = pairs.groupby("narrative_id")["watch_id"].agg(lambda s: "; ".join(sorted(set(s))))
+        flags = flags.assign(watched=flags["narrative_id"].map(watched).fillna(""))
+    else:
+        hits = hits.assign(discovered="")
+        flags = flags.assign(watched="") if not flags.empty else flags
+    result = TrackResult(hits, result.summary, result.daily, result.facts)
+    return Watched(result, watchlist, flags)
+
+
+def write_run_watch(out_dir: Path, watched: Watched | None, manifest: dict[str, Any]) -> None:
+    """Write the run's watch reports, or remove stale ones when the run watches nothing."""
+    if watched is None:
+        for name in OUTPUT_NAMES:
+            (out_dir / name).unlink(missing_ok=True)
+        return
+    facts = {"run_id": manifest["run_id"], "watchlist": str(watched.watchlist.path), "store": "", "command": "run"}
+    write_track_reports(out_dir, watched.result, watched.watchlist, {**manifest, **facts}, RUN_HIT_COLUMNS)
