@@ -62,7 +62,9 @@ def claim_articles(feed: pd.DataFrame, truth: pd.DataFrame, claims: pd.DataFrame
     return truth.assign(claims=truth["event_id"].map(event_claims))
 
 
-def measure(hits: pd.DataFrame, truth: pd.DataFrame, watchlist: Watchlist, n_articles: int) -> dict[str, float]:
+def measure(
+    hits: pd.DataFrame, truth: pd.DataFrame, watchlist: Watchlist, n_articles: int
+) -> dict[str, float]:
     found = total = camp_found = camp_total = 0
     off = []
     for narrative in watchlist.narratives:
@@ -84,7 +86,9 @@ def measure(hits: pd.DataFrame, truth: pd.DataFrame, watchlist: Watchlist, n_art
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", required=True, help="the shared data folder (file E and events/)")
     parser.add_argument("--store", action="append", required=True, help="YEAR=store.duckdb (repeat)")
     parser.add_argument("--config", default="configs/default.toml")
@@ -111,10 +115,12 @@ def main() -> None:
             result = tracker.track_units(db, stage.embedding, watchlist, units, Filters())
         rows = []
         for alpha in ALPHAS:
-            figures = measure(result.hits[result.hits["p_value"] <= alpha], truth, watchlist, len(units.articles))
+            figures = measure(
+                result.hits[result.hits["p_value"] <= alpha], truth, watchlist, len(units.articles)
+            )
             rows.append({"alpha": alpha, **figures})
         results[year] = rows
-        print(f"\ncampaigns_{year}: {len(units.articles)} articles, {len(watchlist)} claims as watched narratives")
+        print(f"\ncampaigns_{year}: {len(units.articles)} articles, {len(watchlist)} claims watched")
         print(pd.DataFrame(rows).to_string(index=False))
     report = {
         "results": results,

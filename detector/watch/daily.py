@@ -67,10 +67,10 @@ def watch_run(
     hits = result.hits
     if not members.empty and not hits.empty:
         flagged = members.groupby("id")["narrative_id"].agg(lambda s: "; ".join(sorted(set(map(str, s)))))
-        hits = hits.assign(discovered=hits["id"].map(flagged).fillna(""))
+        hits = hits.assign(discovered=[flagged.get(i, "") for i in hits["id"]])
         pairs = members[["narrative_id", "id"]].merge(hits[["id", "watch_id"]], on="id")
         watched = pairs.groupby("narrative_id")["watch_id"].agg(lambda s: "; ".join(sorted(set(s))))
-        flags = flags.assign(watched=flags["narrative_id"].map(watched).fillna(""))
+        flags = flags.assign(watched=[watched.get(n, "") for n in flags["narrative_id"]])
     else:
         hits = hits.assign(discovered="")
         flags = flags.assign(watched="") if not flags.empty else flags
@@ -84,5 +84,10 @@ def write_run_watch(out_dir: Path, watched: Watched | None, manifest: dict[str, 
         for name in OUTPUT_NAMES:
             (out_dir / name).unlink(missing_ok=True)
         return
-    facts = {"run_id": manifest["run_id"], "watchlist": str(watched.watchlist.path), "store": "", "command": "run"}
+    facts = {
+        "run_id": manifest["run_id"],
+        "watchlist": str(watched.watchlist.path),
+        "store": "",
+        "command": "run",
+    }
     write_track_reports(out_dir, watched.result, watched.watchlist, {**manifest, **facts}, RUN_HIT_COLUMNS)
