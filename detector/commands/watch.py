@@ -54,16 +54,11 @@ def parts(config: Config) -> tuple[Any, Any, Any]:
     from detector.embed import EmbeddingStage
     from detector.passages import PassageStage
     from detector.registry import OutletRegistry
-    from detector.watch import LeadLag, NarrativeTracker, TailCalibrator
+    from detector.watch.daily import tracker_for
 
     stage = PassageStage(**asdict(config.passages), embedding=EmbeddingStage(**asdict(config.embed)))
     registry = OutletRegistry.from_toml(config.resolve_path(config.ingest.registry))
-    watch = config.watch
-    tracker = NarrativeTracker(
-        TailCalibrator(watch.alpha, watch.tail_share, watch.background_correction),
-        LeadLag(config.score.permutations, config.score.null_span_hours, watch.max_lag_days, config.run.seed),
-    )
-    return stage, registry, tracker
+    return stage, registry, tracker_for(config)
 
 
 def _existing_store(path: str) -> Path:
@@ -171,6 +166,7 @@ def search_command(
     if csv_path:
         write_csv(found, Path(csv_path), SEARCH_COLUMNS)
     shown = found.assign(
+        p_value=found["p_value"].map(lambda p: f"{p:.2g}"),
         published_at=found["published_at"].map(iso_utc),
         title=found["title"].fillna("").str.slice(0, 60),
         passage=found["passage"].str.replace(r"\s+", " ", regex=True).str.slice(0, 80),
