@@ -6,7 +6,7 @@ with everything), so a hit is decided by how far a score stands out from *this* 
 scores over *this* store:
 
 1. **Background correction.** A unit's raw score (best cosine over the narrative's statements)
-   minus its mean cosine to a fixed bank of generic news statements (:data:`BACKGROUND`): a
+   minus its mean cosine to a fixed bank of 40 neutral news statements (:data:`BACKGROUND`): a
    hubness correction in the spirit of CSLS. Items that are close to everything (short generic
    headlines, the language the statements are written in) lose their head start. The bank is
    fixed, so one narrative's p-values do not depend on which other narratives are watched.
@@ -40,9 +40,13 @@ from detector.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-# Generic news of the kinds that fill the feeds (economy, weather, sport, diplomacy protocol,
-# science, crime, culture, war reports). Written by us for this purpose; English only: the
-# correction is the same for every narrative, so a language offset it leaves is absorbed by step 2.
+# Generic news of the kinds that fill the feeds (economy, weather, sport, protocol, science,
+# crime, culture), then neutral reports of the war and its diplomacy (talks, aid, refugees,
+# sanctions votes): the topic most watched narratives share, stated without any claim. Written
+# by us for this purpose; English only: the correction is the same for every narrative, so a
+# language offset it leaves is absorbed by step 2. The topical half was added after measuring it
+# on campaigns_2024 (recall at alpha 0.002: 0.107 -> 0.115, at 0.005: 0.221 -> 0.262, off-target
+# unchanged) and reported on campaigns_2022 (docs/watchlists.md).
 BACKGROUND = (
     "The central bank raised interest rates to fight inflation.",
     "The president met the visiting prime minister to discuss trade and investment.",
@@ -68,6 +72,22 @@ BACKGROUND = (
     "The United Nations Security Council held an emergency meeting.",
     "An earthquake damaged buildings in the mountain region.",
     "The company reported record profits and plans to expand production.",
+    "Russian and Ukrainian delegations held another round of peace talks.",
+    "The United States announced a new package of military aid to Ukraine.",
+    "Refugees from Ukraine crossed the border into Poland.",
+    "The European Union agreed on new sanctions against Russia.",
+    "Russian forces shelled the city and civilians were killed.",
+    "The Kremlin spokesman commented on the course of the special military operation.",
+    "NATO foreign ministers met in Brussels.",
+    "The price of wheat rose because of the war in Ukraine.",
+    "The Ukrainian president addressed the parliament by video link.",
+    "Russia's defence ministry reported on the situation at the front.",
+    "China called for a ceasefire and dialogue between Russia and Ukraine.",
+    "The International Atomic Energy Agency discussed the safety of Ukrainian nuclear plants.",
+    "Humanitarian corridors were opened to evacuate civilians.",
+    "The United Nations General Assembly voted on a resolution about Ukraine.",
+    "Gas supplies from Russia to Europe were reduced.",
+    "The G7 leaders discussed support for Ukraine.",
 )
 # Fewer units than this cannot support a tail fit; a clear error beats a meaningless p-value.
 MIN_UNITS = 200
