@@ -184,8 +184,8 @@ def run_daily(
             (out_dir / "rejected.csv").unlink(missing_ok=True)
         lap("report")
         manifest["timings_s"] = timings
+        write_run_watch(out_dir, watched, manifest)  # first, so report.html can link to them
         write_reports(out_dir, found.flags, found.members, manifest, pairs=found.pairs, outlets=found.outlets)
-        write_run_watch(out_dir, watched, manifest)
         db.put_report_frames(run_id, vars(found))  # so `detector report --run` can re-write them
         checkpoint("reported")
         db.finish_run(run_id, found.flags, manifest, datetime.now(UTC).replace(tzinfo=None))

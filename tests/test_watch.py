@@ -181,6 +181,7 @@ def test_the_daily_run_adds_watched_hits_and_a_watched_column(
     assert "watched" in flags.columns
     assert "discovered" in hits.columns
     assert {BIOLABS_ZH, BIOLABS_RU} <= set(hits.loc[hits["watch_id"] == "biolabs", "id"])
+    assert 'href="watch.html"' in (tmp_path / "report.html").read_text(encoding="utf-8")
     run_daily(default_config, [str(small_feed), str(ROWS)], tmp_path)  # watching nothing now
     assert not (tmp_path / "watch_hits.csv").exists()
     assert "watched" not in pd.read_csv(tmp_path / "flags.csv", encoding="utf-8-sig").columns
