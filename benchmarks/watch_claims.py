@@ -36,7 +36,7 @@ from detector.embed import EmbeddingStage
 from detector.passages import PassageStage
 from detector.registry import OutletRegistry
 from detector.store import Store
-from detector.watch import Filters, LeadLag, NarrativeTracker, TailCalibrator
+from detector.watch import Filters, NarrativeTracker
 from detector.watch.units import load_units
 from detector.watch.watchlist import WatchedNarrative, Watchlist
 
@@ -101,8 +101,9 @@ def main() -> None:
     config = load_config(args.config)
     stage = PassageStage(**asdict(config.passages), embedding=EmbeddingStage(**asdict(config.embed)))
     registry = OutletRegistry.from_toml(config.resolve_path(config.ingest.registry))
-    calibrator = TailCalibrator(max(ALPHAS), background_correction=not args.no_background_correction)
-    tracker = NarrativeTracker(calibrator, LeadLag(permutations=0))
+    tracker = NarrativeTracker(
+        alpha=max(ALPHAS), background_correction=not args.no_background_correction, permutations=0
+    )
     results: dict[str, list[dict[str, float]]] = {}
     load = os.getloadavg()[0]
     start = time.perf_counter()

@@ -162,7 +162,7 @@ def search_command(
     stage, registry, tracker = parts(config)
     filters = Filters(_date(since, "--since"), _date(until, "--until"), blocs, channel_types)
     with Store(_existing_store(store_path)) as db:
-        found = search(db, stage, registry, text, filters, top, tracker.calibrator)
+        found = search(db, stage, registry, text, filters, top, tracker)
     if csv_path:
         write_csv(found, Path(csv_path), SEARCH_COLUMNS)
     shown = found.assign(

@@ -19,9 +19,7 @@ from detector.embed import EmbeddingStage
 from detector.passages import PassageStage
 from detector.registry import OutletRegistry
 from detector.store import Store
-from detector.watch.calibrate import TailCalibrator
 from detector.watch.output import write_track_reports
-from detector.watch.timeline import LeadLag
 from detector.watch.track import HIT_COLUMNS, Filters, NarrativeTracker, TrackResult
 from detector.watch.units import Units
 from detector.watch.watchlist import Watchlist, load_watchlist
@@ -43,8 +41,13 @@ def tracker_for(config: Config) -> NarrativeTracker:
     """The tracker ``[watch]`` (with ``[score]`` permutations and ``[run]`` seed) describes."""
     watch = config.watch
     return NarrativeTracker(
-        TailCalibrator(watch.alpha, watch.tail_share, watch.background_correction),
-        LeadLag(config.score.permutations, config.score.null_span_hours, watch.max_lag_days, config.run.seed),
+        watch.alpha,
+        watch.tail_share,
+        watch.background_correction,
+        watch.max_lag_days,
+        config.score.permutations,
+        config.score.null_span_hours,
+        config.run.seed,
     )
 
 

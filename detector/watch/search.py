@@ -14,7 +14,6 @@ from detector.errors import ConfigError
 from detector.passages import PassageStage
 from detector.registry import OutletRegistry
 from detector.store import Store
-from detector.watch.calibrate import TailCalibrator
 from detector.watch.track import Filters, NarrativeTracker
 from detector.watch.units import best_per_article, load_units
 from detector.watch.watchlist import WatchedNarrative, Watchlist
@@ -32,7 +31,7 @@ def search(
     text: str,
     filters: Filters | None = None,
     top: int = 20,
-    calibrator: TailCalibrator | None = None,
+    tracker: NarrativeTracker | None = None,
 ) -> pd.DataFrame:
     """The ``top`` articles most like ``text`` (after ``filters``), strongest first."""
     if not text.strip():
@@ -40,12 +39,13 @@ def search(
             'search text is empty; pass a statement, e.g. detector search "US biolabs in Ukraine".'
         )
     filters = filters or Filters()
-    tracker = NarrativeTracker(calibrator)
+    tracker = tracker or NarrativeTracker()
+    calibrator = tracker.calibrator()
     query = Watchlist((WatchedNarrative("query", "query", (text.strip(),)),), "command line")
     units = load_units(store, stage, registry, filters.since, filters.until)
-    corrected, raw, _ = tracker.score_units(store, stage.embedding, query, units)
-    tracker.calibrator.fit(corrected)
-    unit_p = tracker.calibrator.unit_p_values(corrected)[:, 0]
+    corrected, raw, _ = tracker.score_units(store, stage.embedding, query, units, calibrator)
+    calibrator.fit(corrected)
+    unit_p = calibrator.unit_p_values(corrected)[:, 0]
     article_pos = units.passages["article_pos"].to_numpy()
     best, rows = best_per_article(corrected, article_pos, len(units.articles))
     has = rows[:, 0] >= 0

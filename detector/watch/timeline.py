@@ -74,7 +74,8 @@ def _series_text(counts: pd.Series) -> str:
 
 
 class LeadLag:
-    """Summaries of watched-narrative hits.
+    """Summaries of watched-narrative hits. Made by
+    :meth:`detector.watch.NarrativeTracker.lead_lag`, where the defaults live.
 
     Parameters
     ----------

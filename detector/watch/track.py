@@ -63,20 +63,53 @@ class TrackResult:
 
 
 class NarrativeTracker:
-    """Scores a store against a watchlist.
+    """Scores a store against a watchlist. The parameters are those of ``[watch]`` (the last three
+    come from ``[score]`` and ``[run]``, as for the discovered narratives).
 
     Parameters
     ----------
-    calibrator : decides hits (default :class:`TailCalibrator`).
-    lead_lag : summarises them (default :class:`LeadLag`).
+    alpha : an article hits a narrative when its p-value is at most this (see
+        :mod:`detector.watch.calibrate`; about the share of background passages that hit).
+    tail_share : share of the highest passage scores fitted by the generalised Pareto tail.
+    background_correction : subtract each passage's mean cosine to the neutral statements.
+    max_lag_days : largest lag of the cn-ru daily cross-correlation, either way.
+    permutations : draws of the permutation tests (0 = off).
+    null_span_hours : the first-appearance null shifts each outlet within ``± span / 2``.
+    random_state : seeds the permutation tests.
     """
 
-    def __init__(self, calibrator: TailCalibrator | None = None, lead_lag: LeadLag | None = None) -> None:
-        self.calibrator = calibrator or TailCalibrator()
-        self.lead_lag = lead_lag or LeadLag()
+    def __init__(
+        self,
+        alpha: float = 0.002,
+        tail_share: float = 0.05,
+        background_correction: bool = True,
+        max_lag_days: int = 7,
+        permutations: int = 1000,
+        null_span_hours: float = 720.0,
+        random_state: int = 0,
+    ) -> None:
+        self.alpha = alpha
+        self.tail_share = tail_share
+        self.background_correction = background_correction
+        self.max_lag_days = max_lag_days
+        self.permutations = permutations
+        self.null_span_hours = null_span_hours
+        self.random_state = random_state
+
+    def calibrator(self) -> TailCalibrator:
+        """A fresh calibrator (it learns one tail per narrative of the scope it is fitted on)."""
+        return TailCalibrator(self.alpha, self.tail_share, self.background_correction)
+
+    def lead_lag(self) -> LeadLag:
+        return LeadLag(self.permutations, self.null_span_hours, self.max_lag_days, self.random_state)
 
     def score_units(
-        self, store: Store, embedding: EmbeddingStage, watchlist: Watchlist, units: Units
+        self,
+        store: Store,
+        embedding: EmbeddingStage,
+        watchlist: Watchlist,
+        units: Units,
+        calibrator: TailCalibrator,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(corrected, raw, best statement)`` per unit and narrative."""
         pairs = watchlist.statements()
@@ -90,7 +123,7 @@ class NarrativeTracker:
         for k in range(len(watchlist)):
             cols = np.flatnonzero(owner == k)
             best_statement[:, k] = cols[sims[:, cols].argmax(axis=1)]
-        corrected = self.calibrator.corrected(raw, units.vectors @ background.T)
+        corrected = calibrator.corrected(raw, units.vectors @ background.T)
         return corrected, raw, best_statement
 
     def track(
@@ -110,9 +143,10 @@ class NarrativeTracker:
     def track_units(
         self, store: Store, embedding: EmbeddingStage, watchlist: Watchlist, units: Units, filters: Filters
     ) -> TrackResult:
-        corrected, raw, best_statement = self.score_units(store, embedding, watchlist, units)
-        self.calibrator.fit(corrected)
-        unit_p = self.calibrator.unit_p_values(corrected)
+        calibrator, lead_lag = self.calibrator(), self.lead_lag()
+        corrected, raw, best_statement = self.score_units(store, embedding, watchlist, units, calibrator)
+        calibrator.fit(corrected)
+        unit_p = calibrator.unit_p_values(corrected)
         article_pos = units.passages["article_pos"].to_numpy()
         n_articles = len(units.articles)
         best, rows = best_per_article(corrected, article_pos, n_articles)
@@ -123,25 +157,25 @@ class NarrativeTracker:
             has = rows[:, k] >= 0
             p = np.ones(n_articles)
             p[has] = unit_p[rows[has, k], k]
-            chosen = np.flatnonzero(has & (p <= self.calibrator.alpha))
+            chosen = np.flatnonzero(has & (p <= self.alpha))
             hits = self._hit_rows(units, narrative.id, narrative.name, chosen, rows[chosen, k], k,
                                   p[chosen], best[chosen, k], raw, best_statement, statements)  # fmt: skip
             hits = filters.keep(hits)
             hit_frames.append(hits)
-            summaries.append(self.lead_lag.summarise(narrative.id, narrative.name, hits, days))
-            dailies.append(self.lead_lag.daily_rows(narrative.id, hits, days))
+            summaries.append(lead_lag.summarise(narrative.id, narrative.name, hits, days))
+            dailies.append(lead_lag.daily_rows(narrative.id, hits, days))
         hits = pd.concat(hit_frames, ignore_index=True) if hit_frames else pd.DataFrame(columns=HIT_COLUMNS)
         facts: dict[str, object] = {
             "articles_in_scope": n_articles,
             "passages_in_scope": len(units.passages),
             "narratives": len(watchlist),
             "hits": len(hits),
-            "alpha": self.calibrator.alpha,
-            "tail_share": self.calibrator.tail_share,
-            "background_correction": self.calibrator.background_correction,
+            "alpha": self.alpha,
+            "tail_share": self.tail_share,
+            "background_correction": self.background_correction,
             "tail_fit": {
                 n.id: dict(zip(("threshold", "shape", "scale"), (round(v, 5) for v in fit), strict=True))
-                for n, fit in zip(watchlist.narratives, self.calibrator.tail_, strict=True)
+                for n, fit in zip(watchlist.narratives, calibrator.tail_, strict=True)
             },
         }
         log.info("track: %d hits of %d narratives over %d articles", len(hits), len(watchlist), n_articles)
