@@ -25,17 +25,16 @@ import json
 import os
 import platform
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from detector.config import load_config
-from detector.embed import EmbeddingStage
-from detector.passages import PassageStage
-from detector.registry import OutletRegistry
-from detector.store import Store
+from detector.embed.embedding import EmbeddingStage
+from detector.pipeline.daily import load_registry
+from detector.pipeline.watch import watch_passages
+from detector.store.store import Store
 from detector.watch import Filters, NarrativeTracker
 from detector.watch.units import load_units
 from detector.watch.watchlist import WatchedNarrative, Watchlist
@@ -99,8 +98,8 @@ def main() -> None:
     claims = pd.read_csv(data / "e_propaganda_diary_narratives.csv")
     watchlist = claim_watchlist(claims)
     config = load_config(args.config)
-    stage = PassageStage(**asdict(config.passages), embedding=EmbeddingStage(**asdict(config.embed)))
-    registry = OutletRegistry.from_toml(config.resolve_path(config.ingest.registry))
+    stage = watch_passages(config, EmbeddingStage(**config.arguments("embed")))
+    registry = load_registry(config)
     tracker = NarrativeTracker(
         alpha=max(ALPHAS), background_correction=not args.no_background_correction, permutations=0
     )

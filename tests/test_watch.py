@@ -4,23 +4,23 @@ of the development corpus, tests/data/watch_rows.csv; see tests/data/SOURCE.md).
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from detector.cli import main
+from detector.cli.main import main
 from detector.config import Config
-from detector.embed import EmbeddingStage
+from detector.embed.embedding import EmbeddingStage
+from detector.embed.passages import PassageStage
 from detector.errors import ConfigError
-from detector.passages import PassageStage
-from detector.registry import OutletRegistry
-from detector.store import Store
+from detector.pipeline.daily import load_registry, read_feeds, run_daily
+from detector.pipeline.watch import watch_passages
+from detector.sources.registry import OutletRegistry
+from detector.store.store import Store
 from detector.watch import NarrativeTracker, load_watchlist, search
 from detector.watch.watchlist import watchlist_from_dict
-from pipelines.daily import read_feeds, run_daily
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = ROOT / "tests" / "data" / "watch_rows.csv"
@@ -106,8 +106,7 @@ def watch_store(tmp_path_factory: pytest.TempPathFactory, default_config: Config
 
 
 def parts(config: Config) -> tuple[PassageStage, OutletRegistry]:
-    stage = PassageStage(**asdict(config.passages), embedding=EmbeddingStage(**asdict(config.embed)))
-    return stage, OutletRegistry.from_toml(config.resolve_path(config.ingest.registry))
+    return watch_passages(config, EmbeddingStage(**config.arguments("embed"))), load_registry(config)
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +173,7 @@ def test_track_writes_spreadsheet_safe_reports_and_a_manifest(watch_store: Path,
 def test_the_daily_run_adds_watched_hits_and_a_watched_column(
     default_config: Config, small_feed: Path, tmp_path: Path
 ) -> None:
-    config = replace(default_config, watch=replace(default_config.watch, watchlist=str(STARTER)))
+    config = default_config.override("watch", watchlist=str(STARTER))
     run_daily(config, [str(small_feed), str(ROWS)], tmp_path)
     flags = pd.read_csv(tmp_path / "flags.csv", encoding="utf-8-sig")
     hits = pd.read_csv(tmp_path / "watch_hits.csv", encoding="utf-8-sig")

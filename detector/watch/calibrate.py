@@ -110,14 +110,6 @@ class TailCalibrator:
         self.tail_share = tail_share
         self.background_correction = background_correction
 
-    def check(self) -> None:
-        if not 0.0 < self.alpha < 1.0:
-            raise ConfigError(f"[watch] alpha = {self.alpha!r}; use a value in (0, 1), e.g. 0.002.")
-        if not 0.0 < self.tail_share <= 0.5:
-            raise ConfigError(
-                f"[watch] tail_share = {self.tail_share!r}; use a value in (0, 0.5], e.g. 0.05."
-            )
-
     def corrected(self, scores: np.ndarray, background: np.ndarray) -> np.ndarray:
         """``scores`` (units x narratives) minus each unit's mean background cosine (step 1)."""
         if not self.background_correction:
@@ -127,7 +119,6 @@ class TailCalibrator:
 
     def fit(self, corrected: np.ndarray) -> list[tuple[float, float, float]]:
         """Per narrative (column): ``(threshold, shape, scale)`` of the tail fit (step 2)."""
-        self.check()
         if len(corrected) < MIN_UNITS:
             raise ConfigError(
                 f"only {len(corrected)} passages in scope; calibration needs at least {MIN_UNITS}. "

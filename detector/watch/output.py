@@ -14,8 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from detector.html_report import STYLE, timeline_png
-from detector.report import atomic_writer, file_sha256, iso_utc, write_csv, write_json
+from detector.io import atomic_writer, file_sha256, write_json
+from detector.report.html import STYLE, timeline_png
+from detector.report.writer import write_csv
+from detector.times import iso_utc
 from detector.watch.timeline import DAILY_COLUMNS, SUMMARY_COLUMNS
 from detector.watch.track import HIT_COLUMNS, TrackResult
 from detector.watch.watchlist import Watchlist

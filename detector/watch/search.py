@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from detector.embed.passages import PassageStage
 from detector.errors import ConfigError
-from detector.passages import PassageStage
-from detector.registry import OutletRegistry
-from detector.store import Store
+from detector.sources.registry import OutletRegistry
+from detector.store.store import Store
 from detector.watch.track import Filters, NarrativeTracker
 from detector.watch.units import best_per_article, load_units
 from detector.watch.watchlist import WatchedNarrative, Watchlist

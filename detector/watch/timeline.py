@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from detector.significance import HOUR, lag_p_value, narrative_seed
+from detector.scoring.significance import lag_p_value, narrative_seed
+from detector.times import HOUR
 
 BLOCS = ("cn", "ru", "control")
 SUMMARY_COLUMNS = [

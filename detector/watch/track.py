@@ -11,14 +11,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from detector.embed import EmbeddingStage
-from detector.passages import PassageStage
-from detector.registry import OutletRegistry
-from detector.store import Store
+from detector.embed.embedding import EmbeddingStage
+from detector.embed.passages import PassageStage
+from detector.params import Constraint, Interval, validate_params
+from detector.sources.registry import OutletRegistry
+from detector.store.store import Store
 from detector.watch.calibrate import BACKGROUND, TailCalibrator
 from detector.watch.timeline import DAILY_COLUMNS, SUMMARY_COLUMNS, LeadLag
 from detector.watch.units import Units, best_per_article, load_units, unit_scores
@@ -78,6 +80,16 @@ class NarrativeTracker:
     random_state : seeds the permutation tests.
     """
 
+    parameter_section: ClassVar[str] = "watch"
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "alpha": Interval(1e-12, 0.5),
+        "tail_share": Interval(0.001, 0.5),
+        "max_lag_days": Interval(1, 365),
+        "permutations": Interval(0, 1_000_000),
+        "null_span_hours": Interval(1.0, 24 * 3650),
+        "random_state": Interval(0, 2**31 - 1),
+    }
+
     def __init__(
         self,
         alpha: float = 0.002,
@@ -95,6 +107,7 @@ class NarrativeTracker:
         self.permutations = permutations
         self.null_span_hours = null_span_hours
         self.random_state = random_state
+        validate_params(self)
 
     def calibrator(self) -> TailCalibrator:
         """A fresh calibrator (it learns one tail per narrative of the scope it is fitted on)."""

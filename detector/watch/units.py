@@ -14,9 +14,9 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from detector.passages import PassageStage
-from detector.registry import OutletRegistry
-from detector.store import Store
+from detector.embed.passages import PassageStage
+from detector.sources.registry import OutletRegistry
+from detector.store.store import Store
 
 log = logging.getLogger(__name__)
 
