@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from detector.pipeline.decoys import DecoyResult, run_decoys
 from detector.pipeline.engine import Engine, LocalEngine, make_engine
 from detector.pipeline.limits import MemoryGuard
 from detector.pipeline.manifest import environment
+from detector.pipeline.watch import watch_run, write_run_watch
 from detector.report.findings import Findings, assemble_findings
 from detector.report.writer import write_reports, write_table
 from detector.scoring.fdr import NullEstimate
@@ -176,6 +177,11 @@ def run_daily(
             db, scorer, links, embedding, method, clusters, articles, vectors, decoys, matcher, engine.map
         )
         lap("score")
+        watched = None
+        if config.watch.watchlist:  # docs/watchlists.md: watched narratives beside the discovered ones
+            watched = watch_run(config, db, embedding, links.registry, articles, found.flags, found.members)
+            found = replace(found, flags=watched.flags)
+            lap("watch")
         manifest = {
             "run_id": run_id,
             "started_at": started.isoformat(),
@@ -209,6 +215,7 @@ def run_daily(
                 (out_dir / stale).unlink(missing_ok=True)
         lap("report")
         manifest["timings_s"] = timings
+        write_run_watch(out_dir, watched, manifest)  # first, so report.html can link to them
         write_reports(out_dir, found.flags, found.members, manifest, pairs=found.pairs, outlets=found.outlets)
         db.put_report_frames(run_id, vars(found))  # so `detector report --run` can re-write them
         checkpoint("reported")

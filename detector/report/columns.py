@@ -12,6 +12,8 @@ FLAG_COLUMNS = [
     "control_coverage", "control_share", "control_outlets", "burstiness", "path", "channel_path",
     "language_path", "first_seen", "last_seen",
 ]  # fmt: skip
+# Watched narratives a flag's members hit (docs/watchlists.md): only in runs with [watch] watchlist.
+WATCHED_COLUMN = "watched"
 MEMBER_COLUMNS = [
     "narrative_id", "id", "outlet", "bloc", "language", "channel_type", "published_at", "title", "url",
     "similarity_to_centre", "membership", "rescued", "passage", "passage_start", "passage_end",

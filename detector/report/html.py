@@ -37,7 +37,7 @@ SUMMARY_COLUMNS = [
     "channel_path", "language_path", "control_share", "burstiness", "first_seen", "last_seen",
 ]  # fmt: skip
 # Written by other stages when they run; linked from the page only when present in the folder.
-OPTIONAL_FILES = ("outlets.csv", "outlets.graphml")
+OPTIONAL_FILES = ("outlets.csv", "outlets.graphml", "watch.html", "watch_hits.csv", "watch_summary.csv")
 MAX_PAIRS = 10
 CONTEXT_CHARS = 240  # of the article's text shown around a highlighted passage, each side
 

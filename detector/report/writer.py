@@ -18,7 +18,7 @@ import pandas as pd
 
 from detector.faults import checkpoint
 from detector.io import atomic_writer, file_sha256, write_json
-from detector.report.columns import FLAG_COLUMNS, MEMBER_COLUMNS, PAIR_COLUMNS
+from detector.report.columns import FLAG_COLUMNS, MEMBER_COLUMNS, PAIR_COLUMNS, WATCHED_COLUMN
 from detector.report.html import write_html_report
 from detector.report.safety import spreadsheet_cells
 from detector.scoring.amplification import EDGE_COLUMNS, write_graphml
@@ -69,7 +69,8 @@ def write_reports(
     """
     manifest_path = out_dir / "manifest.json"
     manifest_path.unlink(missing_ok=True)
-    tables = {"flags": (flags, FLAG_COLUMNS), "members": (members, MEMBER_COLUMNS)}
+    watched = [WATCHED_COLUMN] if WATCHED_COLUMN in flags.columns else []
+    tables = {"flags": (flags, FLAG_COLUMNS + watched), "members": (members, MEMBER_COLUMNS)}
     tables |= {"pairs": (pairs, PAIR_COLUMNS)} if pairs is not None else {}
     tables |= {"outlets": (outlets, EDGE_COLUMNS)} if outlets is not None else {}
     paths: dict[str, Path] = {}
