@@ -35,6 +35,7 @@ from detector.score import SyncScorer
 from detector.store import Store
 from pipelines.engine import Engine, LocalEngine, make_engine
 from pipelines.manifest import environment
+from pipelines.run_warnings import run_warnings
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def run_daily(
         clusters, lineage = cluster_windows(
             db, clusterer, method, windows, articles, vectors, matcher, engine.map
         )
-        db.replace_clusters(method, clusters)
+        db.replace_clusters(method, clusters, [w.start.replace(tzinfo=None) for w in windows])
         checkpoint("clustered")
         lap("cluster")
         found = score_narratives(
@@ -170,6 +171,7 @@ def run_daily(
                 "splits": len(lineage.splits),
                 "flags": len(found.flags),
             },
+            "warnings": run_warnings(feed.articles, articles, windows, clusters),
             "environment": environment(),
         }
         if not feed.rejected.empty:
