@@ -19,13 +19,14 @@ import pandas as pd
 
 from detector.amplification import outlet_edges
 from detector.channels import add_channels
-from detector.cluster import Lineage, Window, WindowClusterer, iter_narratives
+from detector.cluster import Window, WindowClusterer, iter_narratives
 from detector.config import Config
 from detector.embed import EmbeddingStage
 from detector.faults import checkpoint
 from detector.index import CrossBlocSearcher
 from detector.ingest import FeedReader, IngestResult
 from detector.limits import MemoryGuard
+from detector.lineage import Lineage
 from detector.links import LinkClassifier
 from detector.parallel import Mapper, serial_map
 from detector.passages import PassageMatcher, PassageStage
@@ -169,8 +170,10 @@ def run_daily(
                 "narratives": int(clusters["narrative_id"].nunique()),
                 "merges": len(lineage.merges),
                 "splits": len(lineage.splits),
+                "dropped": len(lineage.dropped),
                 "flags": len(found.flags),
             },
+            "lineage": lineage.as_dict(),
             "warnings": run_warnings(feed.articles, articles, windows, clusters),
             "environment": environment(),
         }
@@ -208,13 +211,12 @@ def cluster_windows(
     matcher: PassageMatcher | None = None,
     mapper: Mapper = serial_map,
 ) -> tuple[pd.DataFrame, Lineage]:
-    step = pd.Timedelta(hours=clusterer.step_hours)
 
-    def previous_of(window: Window) -> pd.DataFrame:
-        return db.clusters_of_window(method, (window.start - step).replace(tzinfo=None))
+    def stored_of(window: Window) -> pd.DataFrame:
+        return db.clusters_of_window(method, window.start.replace(tzinfo=None))
 
     units = None if matcher is None else (matcher.vectors, matcher.passages["article_pos"].to_numpy())
-    return clusterer.run(articles, vectors, windows, previous_of, units, mapper)
+    return clusterer.run(articles, vectors, windows, stored_of, units, mapper)
 
 
 @dataclass(frozen=True)
