@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from detector.errors import ConfigError
+from detector.languages import canonical_pair, loose_primary
 
 
 def _range(lo: float, hi: float, default: Any) -> Any:
@@ -141,6 +142,35 @@ class ScoreConfig(_Section):
     permutations: int = _range(0, 1_000_000, 1000)
     null_span_hours: float = _range(1.0, 24 * 3650, 720.0)
     alpha: float = _range(0.0, 1.0, 0.15)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_language_pairs(self.min_similarity_by_language_pair)
+
+
+def check_language_pairs(table: object) -> None:
+    """``[score] min_similarity_by_language_pair``: canonical pair keys, cosines as values. A key
+    the scorer would never look up (``"zh-ru"`` for ``"ru-zh"``) is an error, not a no-op."""
+    name = "[score] min_similarity_by_language_pair"
+    if not isinstance(table, dict):
+        raise ConfigError(f'{name} must be a table like {{ "ru-zh" = 0.35 }}, saw {table!r}.')
+    for key, value in table.items():
+        try:
+            canonical = canonical_pair(str(key))
+        except ValueError as exc:
+            raise ConfigError(
+                f'{name}: key "{key}" cannot be read ({exc}); write two ISO 639 codes in '
+                'alphabetical order joined by "-", e.g. "ru-zh" or "en-ru".'
+            ) from None
+        if canonical != key:
+            raise ConfigError(
+                f'{name}: key "{key}" must be written "{canonical}" (lower-case ISO 639 codes in '
+                "alphabetical order: the scorer looks pairs up only in that form)."
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f'{name}["{key}"] must be a number in [-1, 1], saw {value!r}.')
+        if not -1.0 <= value <= 1.0:
+            raise ConfigError(f'{name}["{key}"] = {value!r} is out of range; use a cosine in [-1, 1].')
 
 
 @dataclass(frozen=True)
@@ -290,5 +320,6 @@ def load_config(path: str | Path | None) -> Config:
 
 
 def language_pair(a: str, b: str) -> str:
-    """Canonical, order-free key for a language pair: ``language_pair('ru', 'en') == 'en-ru'``."""
-    return "-".join(sorted((a or "und", b or "und")))
+    """Canonical, order-free key for a language pair: ``language_pair('ru', 'en') == 'en-ru'``,
+    ``language_pair('zh-CN', 'ru-RU') == 'ru-zh'``."""
+    return "-".join(sorted((loose_primary(a), loose_primary(b))))

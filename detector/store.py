@@ -116,7 +116,8 @@ class Store:
             changed = con.execute(
                 "SELECT count(*) FROM incoming i JOIN articles a USING (id) "
                 "WHERE a.content_hash <> i.content_hash OR a.published_at <> i.published_at "
-                "OR a.outlet <> i.outlet OR a.bloc <> i.bloc"
+                "OR a.outlet <> i.outlet OR a.bloc <> i.bloc OR a.language IS DISTINCT FROM i.language "
+                "OR a.url IS DISTINCT FROM i.url"
             ).fetchone()
             known = con.execute("SELECT count(*) FROM incoming JOIN articles USING (id)").fetchone()
             con.execute(

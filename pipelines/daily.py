@@ -8,6 +8,7 @@ so yesterday's clusters are reused as today's "previous window" and narrative id
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -74,10 +75,17 @@ def store_path(config: Config, out_dir: Path) -> Path:
     return config.resolve_path(config.store.path) if config.store.path else out_dir / "detector.duckdb"
 
 
+# Every article field a result depends on (title and text through content_hash): an edit to any
+# of them is another input, hence another run id. Not source_file/source_row (where it was read).
+RUN_ID_FIELDS = ("id", "outlet", "bloc", "language", "published_at", "url", "content_hash")
+
+
 def run_id_for(method_hash: str, articles: pd.DataFrame) -> str:
+    """``run-`` + a hash of the method and every field of every article that changes results."""
     digest = hashlib.sha256(method_hash.encode())
-    for article_id, chash in zip(articles["id"], articles["content_hash"], strict=True):
-        digest.update(f"{article_id}\x1f{chash}\n".encode())
+    stamps = articles["published_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    for row in zip(*(stamps if f == "published_at" else articles[f] for f in RUN_ID_FIELDS), strict=True):
+        digest.update(json.dumps([str(v) for v in row], ensure_ascii=False).encode() + b"\n")
     return f"run-{digest.hexdigest()[:12]}"
 
 

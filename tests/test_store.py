@@ -178,3 +178,14 @@ def test_replacing_clusters_clears_the_windows_that_now_have_none(tmp_path: Path
         assert db.clusters_of_window("m", day1.to_pydatetime())["narrative_id"].tolist() == ["N1"]
         db.replace_clusters("other-method", pd.DataFrame(columns=CLUSTER_COLUMNS), [day1.to_pydatetime()])
         assert db.count("clusters") == 1
+
+
+def test_an_edit_to_language_or_url_counts_as_an_update(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as db:
+        db.upsert_articles(articles())
+        assert db.upsert_articles(articles().assign(language=["ru", "zh"])) == {
+            "new": 0,
+            "updated": 1,
+            "unchanged": 1,
+        }
+        assert db.upsert_articles(articles().assign(language=["ru", "zh"], url=["u", ""]))["updated"] == 1
