@@ -2,7 +2,10 @@
 
 Idempotent and incremental: the run id is derived from the method and the input's content, so a
 re-run replaces its own rows; embeddings come from the store's cache; windows sit on a fixed grid,
-so yesterday's clusters are reused as today's "previous window" and narrative ids carry over.
+so the clusters earlier runs stored for the windows a run re-clusters (and for the window before
+its first) name its narratives, and ids carry over (:mod:`detector.lineage`). A run on which no
+cross-bloc narrative can form says why in the manifest's ``warnings``
+(:mod:`pipelines.run_warnings`).
 """
 
 from __future__ import annotations
