@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detector.cluster import Window, WindowClusterer, rescue_noise, window_grid
-from detector.sync_graph import add_passage_edges
+from detector.narratives.cluster import Window, WindowClusterer, rescue_noise, window_grid
+from detector.narratives.sync_graph import add_passage_edges
 
 
 def test_grid_is_aligned_so_incremental_and_batch_runs_see_the_same_windows() -> None:
@@ -141,7 +141,7 @@ def test_passage_edges_join_the_article_graph_only_through_long_articles() -> No
 
 
 def test_a_window_keeps_its_stored_ids_before_continuing_the_previous_window() -> None:
-    from detector.lineage import Lineage, name_clusters, narrative_id
+    from detector.narratives.lineage import Lineage, name_clusters, narrative_id
 
     start = datetime(2024, 11, 26, tzinfo=UTC)
     frame = pd.DataFrame({"label": [0, 0, 0, 0, 1, 1], "article_id": ["a", "b", "c", "d", "x", "y"]})

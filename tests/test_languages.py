@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from detector.config import config_from_dict, language_pair
+from detector.config import config_from_dict
 from detector.errors import ConfigError, InputError
-from detector.ingest import FeedReader
 from detector.languages import primary_language
-from detector.registry import OutletRegistry
+from detector.sources.ingest import FeedReader
+from detector.sources.registry import OutletRegistry, language_pair
 from tests.conftest import ROOT, SAMPLE_FEED
 
 

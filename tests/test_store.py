@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from detector.errors import NotFoundError, StoreBusyError
-from detector.ingest import content_hash
-from detector.report import write_csv
-from detector.store import Store
+from detector.report.writer import write_csv
+from detector.sources.ingest import content_hash
+from detector.store.store import Store
 
 
 def articles(title: str = "t") -> pd.DataFrame:
@@ -162,7 +162,7 @@ def test_a_store_keyed_before_multi_narrative_articles_is_re_keyed_keeping_its_r
 
 def test_replacing_clusters_clears_the_windows_that_now_have_none(tmp_path: Path) -> None:
     """A re-run in which a window formed no narrative must not leave that window's old rows."""
-    from detector.cluster import CLUSTER_COLUMNS
+    from detector.narratives.cluster import CLUSTER_COLUMNS
 
     day1, day2 = pd.Timestamp("2022-03-16"), pd.Timestamp("2022-03-17")
     ends = [day1 + pd.Timedelta(days=3), day2 + pd.Timedelta(days=3)]

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from detector.config import Config
-from detector.report import FLAG_COLUMNS, MEMBER_COLUMNS, PAIR_COLUMNS
-from detector.store import Store
-from pipelines.daily import run_daily
+from detector.pipeline.daily import run_daily
+from detector.report.columns import FLAG_COLUMNS, MEMBER_COLUMNS, PAIR_COLUMNS
+from detector.store.store import Store
 from tests.conftest import SAMPLE_FEED
 from tests.reliability import harness
 from tests.reliability.conftest import Reference

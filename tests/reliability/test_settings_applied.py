@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from detector.config import Config
-from pipelines.daily import read_feeds, run_daily, run_id_for
+from detector.pipeline.daily import read_feeds, run_daily, run_id_for
 from tests.reliability import harness
 from tests.reliability.conftest import Reference
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.daily import member_passages, narrative_label
+from detector.report.findings import member_passages, narrative_label
 from tests.reliability.conftest import Reference
 
 pytestmark = pytest.mark.e2e
