@@ -35,7 +35,7 @@ from detector.pipeline.limits import MemoryGuard
 from detector.pipeline.manifest import environment
 from detector.pipeline.run_warnings import run_warnings
 from detector.report.findings import Findings, assemble_findings
-from detector.report.writer import write_csv, write_reports
+from detector.report.writer import write_reports, write_table
 from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader, IngestResult
@@ -201,9 +201,10 @@ def run_daily(
             "environment": environment(),
         }
         if not feed.rejected.empty:
-            write_csv(feed.rejected, out_dir / "rejected.csv", list(feed.rejected.columns))
+            write_table(feed.rejected, out_dir / "rejected.csv", list(feed.rejected.columns))
         else:  # a stale rejected.csv from an earlier run would be read as this run's
-            (out_dir / "rejected.csv").unlink(missing_ok=True)
+            for stale in ("rejected.csv", "rejected.parquet"):
+                (out_dir / stale).unlink(missing_ok=True)
         lap("report")
         manifest["timings_s"] = timings
         write_reports(out_dir, found.flags, found.members, manifest, pairs=found.pairs, outlets=found.outlets)

@@ -2,8 +2,10 @@
 
 Offline by construction: styles, script and timeline images (PNG data URIs) are inline, so the
 page makes no network request; the only outside links are the articles' own ``url`` values, as
-plain ``<a>`` links an analyst may choose to follow. The page is a function of the report frames
-and the manifest alone (no rendering time, PNG metadata without the software version), so
+plain ``<a>`` links an analyst may choose to follow. Every value is escaped, and a
+Content-Security-Policy lets only the page's own script and style run (the feeds are written by
+the outlets we watch: see :mod:`detector.report.safety`). The page is a function of the report
+frames and the manifest alone (no rendering time, PNG metadata without the software version), so
 ``detector report --run`` re-renders it byte for byte.
 """
 
@@ -23,6 +25,7 @@ import pandas as pd
 from detector.io import atomic_writer
 from detector.report.channels import channel_summary, channels_of
 from detector.report.columns import FLAG_COLUMNS
+from detector.report.safety import csp_meta, plain_label, show_bidi_controls
 from detector.sources.ingest import headline
 from detector.times import iso_utc
 
@@ -111,7 +114,7 @@ def render_report(
     run_id = str(manifest.get("run_id", ""))
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="en"><head><meta charset="utf-8">{csp_meta([SCRIPT], [STYLE])}',
         f"<title>Narrative sync report {_e(run_id)}</title><style>{STYLE}</style></head><body>",
         f"<h1>Narrative sync report <code>{_e(run_id)}</code></h1>",
         _run_facts(manifest, files),
@@ -173,9 +176,9 @@ def timeline_png(group: pd.DataFrame, best: tuple[str, str] | None = None) -> by
             ax.plot(ends["when"].to_numpy(), ends["outlet"].map(row_of), color="black", linestyle="--",
                     linewidth=1, label="best pair", zorder=2)  # fmt: skip
     bloc_of = frame.drop_duplicates("outlet").set_index("outlet")["bloc"]
-    ax.set_yticks(range(len(outlets)), labels=outlets)
-    for label in ax.get_yticklabels():
-        label.set_color(BLOC_COLOURS.get(str(bloc_of[label.get_text()]), OTHER_COLOUR))
+    ax.set_yticks(range(len(outlets)), labels=[plain_label(str(o)) for o in outlets])
+    for label, outlet in zip(ax.get_yticklabels(), outlets, strict=True):
+        label.set_color(BLOC_COLOURS.get(str(bloc_of[outlet]), OTHER_COLOUR))
     ax.set_ylim(len(outlets) - 0.5, -0.5)
     locator = AutoDateLocator()  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
@@ -395,4 +398,4 @@ def _cell(column: str, value: Any) -> str:
 
 
 def _e(value: Any) -> str:
-    return html.escape(_cell("", value))
+    return html.escape(show_bidi_controls(_cell("", value)))
