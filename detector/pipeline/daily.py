@@ -2,12 +2,16 @@
 
 Idempotent and incremental: the run id is derived from the method and the input's content, so a
 re-run replaces its own rows; embeddings come from the store's cache; windows sit on a fixed grid,
-so yesterday's clusters are reused as today's "previous window" and narrative ids carry over.
+so the clusters earlier runs stored for the windows a run re-clusters (and for the window before
+its first) name its narratives, and ids carry over (:mod:`detector.narratives.lineage`). A run on which no
+cross-bloc narrative can form says why in the manifest's ``warnings``
+(:mod:`detector.pipeline.run_warnings`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -24,12 +28,14 @@ from detector.embed.passages import PassageMatcher, PassageStage
 from detector.faults import checkpoint
 from detector.index import CrossBlocSearcher, VectorIndex
 from detector.io import file_sha256
-from detector.narratives.cluster import Lineage, Window, WindowClusterer, iter_narratives
+from detector.narratives.cluster import Window, WindowClusterer, iter_narratives
+from detector.narratives.lineage import Lineage
 from detector.parallel import Mapper, serial_map
 from detector.pipeline.decoys import DecoyResult, run_decoys
 from detector.pipeline.engine import Engine, LocalEngine, make_engine
 from detector.pipeline.limits import MemoryGuard
 from detector.pipeline.manifest import environment
+from detector.pipeline.run_warnings import run_warnings
 from detector.pipeline.watch import watch_run, write_run_watch
 from detector.report.findings import Findings, assemble_findings
 from detector.report.writer import write_reports, write_table
@@ -87,10 +93,17 @@ def store_file(config: Config, out_dir: Path, store: str | Path | None = None) -
     return Path(store or config.arguments("store")["path"] or out_dir / "detector.duckdb")
 
 
+# Every article field a result depends on (title and text through content_hash): an edit to any
+# of them is another input, hence another run id. Not source_file/source_row (where it was read).
+RUN_ID_FIELDS = ("id", "outlet", "bloc", "language", "published_at", "url", "content_hash")
+
+
 def run_id_for(method_hash: str, articles: pd.DataFrame) -> str:
+    """``run-`` + a hash of the method and every field of every article that changes results."""
     digest = hashlib.sha256(method_hash.encode())
-    for article_id, chash in zip(articles["id"], articles["content_hash"], strict=True):
-        digest.update(f"{article_id}\x1f{chash}\n".encode())
+    stamps = articles["published_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    for row in zip(*(stamps if f == "published_at" else articles[f] for f in RUN_ID_FIELDS), strict=True):
+        digest.update(json.dumps([str(v) for v in row], ensure_ascii=False).encode() + b"\n")
     return f"run-{digest.hexdigest()[:12]}"
 
 
@@ -157,7 +170,7 @@ def run_daily(
         clusters, lineage = cluster_windows(
             db, clusterer, method, windows, articles, vectors, matcher, engine.map
         )
-        db.replace_clusters(method, clusters)
+        db.replace_clusters(method, clusters, [w.start.replace(tzinfo=None) for w in windows])
         checkpoint("clustered")
         lap("cluster")
         scorer.fit(articles, vectors)
@@ -202,10 +215,13 @@ def run_daily(
                 "narratives": int(clusters["narrative_id"].nunique()),
                 "merges": len(lineage.merges),
                 "splits": len(lineage.splits),
+                "dropped": len(lineage.dropped),
                 "flags": len(found.flags),
             },
             "decoys": decoys.summary(),
             "null": null,
+            "lineage": lineage.as_dict(),
+            "warnings": run_warnings(feed.articles, articles, windows, clusters),
             "environment": environment(),
         }
         if not feed.rejected.empty:
@@ -244,13 +260,12 @@ def cluster_windows(
     matcher: PassageMatcher | None = None,
     mapper: Mapper = serial_map,
 ) -> tuple[pd.DataFrame, Lineage]:
-    step = pd.Timedelta(hours=clusterer.step_hours)
 
-    def previous_of(window: Window) -> pd.DataFrame:
-        return db.clusters_of_window(method, (window.start - step).replace(tzinfo=None))
+    def stored_of(window: Window) -> pd.DataFrame:
+        return db.clusters_of_window(method, window.start.replace(tzinfo=None))
 
     units = None if matcher is None else (matcher.vectors, matcher.passages["article_pos"].to_numpy())
-    return clusterer.run(articles, vectors, windows, previous_of, units, mapper)
+    return clusterer.run(articles, vectors, windows, stored_of, units, mapper)
 
 
 def score_narratives(

@@ -34,7 +34,7 @@ import pandas as pd
 
 from detector.embed.passages import PassageMatcher
 from detector.parallel import Mapper, serial_map
-from detector.params import Constraint, Interval, validate_params
+from detector.params import Constraint, Interval, LanguagePairs, validate_params
 from detector.scoring.evidence import PairBackground, outlet_evidence
 from detector.scoring.fdr import NullEstimate, estimate_null
 from detector.scoring.significance import lag_p_value, narrative_seed
@@ -76,6 +76,7 @@ class SyncScorer:
     parameter_constraints: ClassVar[dict[str, Constraint]] = {
         "max_lag_hours": Interval(0.0, 24 * 365),
         "min_similarity": Interval(-1.0, 1.0),
+        "min_similarity_by_language_pair": LanguagePairs(),
         "min_outlets_per_bloc": Interval(1, 1000),
         "top_pairs": Interval(1, 1000),
         "control_similarity": Interval(-1.0, 1.0),
