@@ -75,6 +75,8 @@ def run_decoys(
     """
     lag = matching_lag_hours(clusterer, scorer)
     real_opportunity = opportunity(epoch_seconds(scope["published_at"]), scope["bloc"].to_numpy(), lag)
+    if not scorer.decoys:  # off: the timing p-value alone decides
+        return DecoyResult(pd.DataFrame(), real_opportunity, 0, [], 0)
     pool, vectors = decoy_pool(db, embedding, scorer, scope, scope_vectors)
     seconds = epoch_seconds(pool["published_at"])
     span_hours = float(seconds.max() - seconds.min()) / 3600 if len(pool) else 0.0
