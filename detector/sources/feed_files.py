@@ -113,7 +113,10 @@ def sniff_delimiter(text: str, suffix: str) -> str:
     first = text.split("\n", 1)[0].rstrip("\r")
 
     def score(delimiter: str) -> tuple[int, int]:
-        fields = next(csv.reader([first], delimiter=delimiter), [])
+        try:
+            fields = next(csv.reader([first], delimiter=delimiter), [])
+        except csv.Error:  # a stray CR inside the header: the parser proper reports the file
+            return 0, 0
         return len({f.strip() for f in fields} & set(REQUIRED)), len(fields)
 
     return max(DELIMITERS, key=lambda d: (*score(d), -DELIMITERS.index(d)))
