@@ -68,7 +68,9 @@ class StoreConfig(_Section):
 class EmbedConfig(_Section):
     """Arguments of :func:`detector.embed.make_embedder`."""
 
-    backend: str = _choice(("use-multilingual", "sentence-transformers"), "use-multilingual")
+    backend: str = _choice(
+        ("use-multilingual", "use-multilingual-int8", "sentence-transformers"), "use-multilingual"
+    )
     model_path: str = ""
     max_chars: int = _range(16, 100_000, 2000)
     batch_size: int = _range(1, 4096, 64)

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from detector.errors import ConfigError, MissingDependencyError
 from detector.faults import checkpoint
 from detector.store import Store
+from detector.use_int8 import Int8UniversalSentenceEncoder
 
 log = logging.getLogger(__name__)
 
@@ -130,11 +131,16 @@ def make_embedder(backend: str, model_path: str = "", batch_size: int = 64, thre
     """Build the backend named by ``[embed] backend``."""
     if backend == "use-multilingual":
         return UniversalSentenceEncoder(batch_size=batch_size, threads=threads)
+    if backend == "use-multilingual-int8":
+        return Int8UniversalSentenceEncoder(batch_size=batch_size, threads=threads)
     if backend == "sentence-transformers":
         if not model_path:
             raise ConfigError("[embed] backend = 'sentence-transformers' needs model_path (a local folder).")
         return SentenceTransformerEmbedder(model_path, batch_size=batch_size, threads=threads)
-    raise ConfigError(f"[embed] backend = {backend!r}; use 'use-multilingual' or 'sentence-transformers'.")
+    raise ConfigError(
+        f"[embed] backend = {backend!r}; use 'use-multilingual', 'use-multilingual-int8' or "
+        "'sentence-transformers'."
+    )
 
 
 def embedding_text(title: str, text: str, max_chars: int) -> str:
