@@ -211,10 +211,12 @@ def table(rows: list[dict[str, Any]]) -> str:
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for r in rows:
         c, a = r["cold"], r["embed_alone"]
-        cells = (Path(r["feed"]).stem, r["backend"], c["wall_s"], c["stages_s"]["embed"],
-                 c["embed_texts_per_s"], a["total_s"], a["texts_per_s"], r["cold_wall_over_embed_alone"], r["warm"]["wall_s"],
-                 c["peak_rss_mb"], r["our_non_embed_s"], r["d3lta_like"]["seconds"],
-                 r["our_non_embed_over_d3lta"], f"{c['load_before']}-{a['load_after']}")  # fmt: skip
+        cells = (
+            Path(r["feed"]).stem, r["backend"], c["wall_s"], c["stages_s"]["embed"], c["embed_texts_per_s"],
+            a["total_s"], a["texts_per_s"], r["cold_wall_over_embed_alone"], r["warm"]["wall_s"],
+            c["peak_rss_mb"], r["our_non_embed_s"], r["d3lta_like"]["seconds"],
+            r["our_non_embed_over_d3lta"], f"{c['load_before']}-{a['load_after']}",
+        )  # fmt: skip
         lines.append(" | ".join(str(x) for x in cells))
     return "\n".join(lines)
 
