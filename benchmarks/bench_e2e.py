@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -46,11 +46,12 @@ from scipy.sparse.csgraph import connected_components
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from detector.config import Config, load_config
-from detector.embed import EmbeddingStage, make_embedder
+from detector.embed import EmbeddingStage
 from detector.evaluate.data import events_from_truth
 from detector.evaluate.metrics import Narrative, score_events
 from detector.passages import PassageStage
 from detector.store import Store
+from detector.times import epoch_seconds
 from pipelines.daily import read_feeds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,8 +118,7 @@ def embed_alone(config: Config, stage: EmbeddingStage, texts: list[str], work: P
     with Store(work / "plan.duckdb") as empty:
         batches = [batch for shard in stage.plan(empty, texts) for batch in shard]
     before, start = load(), time.perf_counter()
-    embedder = make_embedder(config.embed.backend, config.embed.model_path, config.embed.batch_size,
-                             config.embed.threads)  # fmt: skip
+    embedder = EmbeddingStage(**asdict(config.embed)).embedder  # a backend of its own, not loaded
     embedder.encode([batches[0][0][1]])  # loads the model
     loaded = time.perf_counter()
     for batch in batches:
@@ -142,8 +142,8 @@ def d3lta_like(vectors: np.ndarray, articles: pd.DataFrame) -> tuple[list[Narrat
     index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
     limits, _, neighbours = index.range_search(vectors, D3LTA_THRESHOLD)
-    rows = np.repeat(np.arange(len(vectors)), np.diff(limits))
-    hours = articles["published_at"].astype("int64").to_numpy() / 3.6e9  # microseconds -> hours
+    rows = np.repeat(np.arange(len(vectors)), np.diff(limits.astype(np.int64)))
+    hours = epoch_seconds(articles["published_at"]) / 3600.0
     keep = (rows < neighbours) & (np.abs(hours[rows] - hours[neighbours]) <= LAG_HOURS)
     n = len(vectors)
     graph = coo_matrix((np.ones(int(keep.sum())), (rows[keep], neighbours[keep])), shape=(n, n))
@@ -178,7 +178,6 @@ def baseline(config: Config, feed: Path, articles: pd.DataFrame, store: Path) ->
 
 def measure(config_path: Path, feed: Path, work: Path) -> dict[str, Any]:
     config = load_config(config_path)
-    config = replace(config, store=replace(config.store, path=""))
     articles = read_feeds(config, [str(feed)]).articles
     stage, _, texts = run_texts(config, articles)
     store = work / "store.duckdb"
@@ -221,6 +220,20 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def write(path: Path, rows: list[dict[str, Any]]) -> None:
+    result = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
+        "rows": rows,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -237,7 +250,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     configs = args.config or [ROOT / "configs" / "default.toml"]
     feeds = args.feed or [SAMPLE, CAMPAIGNS_2022]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for feed in feeds:
         for repeat in range(args.repeats):
             for config in configs:
@@ -246,18 +259,8 @@ def main() -> None:
                 rows.append(row)
                 log.info("%s %s: cold %.1f s, embed alone %.1f s", feed.name, config.name,
                          row["cold"]["wall_s"], row["embed_alone"]["total_s"])  # fmt: skip
+                write(args.out, rows)  # after every row: a long run interrupted keeps what it measured
     print(table(rows))
-    result = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
-        "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
-        "rows": rows,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
     print(f"wrote {args.out}")
 
 

