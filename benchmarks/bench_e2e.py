@@ -92,6 +92,7 @@ def run_child(config: Path, feed: Path, out: Path, store: Path) -> dict[str, Any
     embedded = manifest["counts"]["embedded"]
     return {
         "wall_s": round(wall, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "stages_s": timings,
         "stages_sum_s": round(sum(timings.values()), 2),
         "embedded": embedded,
@@ -117,19 +118,20 @@ def embed_alone(config: Config, stage: EmbeddingStage, texts: list[str], work: P
     """A fresh backend encodes the batches a cold run plans for ``texts`` (an empty store)."""
     with Store(work / "plan.duckdb") as empty:
         batches = [batch for shard in stage.plan(empty, texts) for batch in shard]
-    before, start = load(), time.perf_counter()
+    before, start, cpu = load(), time.perf_counter(), time.process_time()
     embedder = EmbeddingStage(**asdict(config.embed)).embedder  # a backend of its own, not loaded
     embedder.encode([batches[0][0][1]])  # loads the model
     loaded = time.perf_counter()
     for batch in batches:
         embedder.encode([text for _, text in batch])
-    end = time.perf_counter()
+    end, cpu = time.perf_counter(), time.process_time() - cpu
     n = sum(len(batch) for batch in batches)
     return {
         "texts": n,
         "load_s": round(loaded - start, 2),
         "encode_s": round(end - loaded, 2),
         "total_s": round(end - start, 2),
+        "cpu_s": round(cpu, 2),
         "texts_per_s": round(n / (end - loaded), 1),
         "load_before": before,
         "load_after": load(),
@@ -197,6 +199,7 @@ def measure(config_path: Path, feed: Path, work: Path) -> dict[str, Any]:
         "embed_alone": alone,
         "d3lta_like": d3lta,
         "cold_wall_over_embed_alone": round(cold["wall_s"] / alone["total_s"], 3),
+        "cold_cpu_over_embed_alone": round(cold["cpu_s"] / alone["cpu_s"], 3),
         "stages_over_embed_alone": round(cold["stages_sum_s"] / alone["total_s"], 3),
         "our_non_embed_s": round(not_embed, 2),
         "our_non_embed_over_d3lta": round(not_embed / max(d3lta["seconds"], 1e-3), 1),
@@ -206,13 +209,14 @@ def measure(config_path: Path, feed: Path, work: Path) -> dict[str, Any]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = ("feed", "backend", "cold s", "embed s", "texts/s", "alone s", "alone t/s", "cold/alone",
-            "warm s", "RSS MB", "rest s", "D3lta s", "rest/D3lta", "load")  # fmt: skip
+            "cold/alone CPU", "warm s", "RSS MB", "rest s", "D3lta s", "rest/D3lta", "load")  # fmt: skip
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for r in rows:
         c, a = r["cold"], r["embed_alone"]
         cells = (
             Path(r["feed"]).stem, r["backend"], c["wall_s"], c["stages_s"]["embed"], c["embed_texts_per_s"],
-            a["total_s"], a["texts_per_s"], r["cold_wall_over_embed_alone"], r["warm"]["wall_s"],
+            a["total_s"], a["texts_per_s"], r["cold_wall_over_embed_alone"], r["cold_cpu_over_embed_alone"],
+            r["warm"]["wall_s"],
             c["peak_rss_mb"], r["our_non_embed_s"], r["d3lta_like"]["seconds"],
             r["our_non_embed_over_d3lta"], f"{c['load_before']}-{a['load_after']}",
         )  # fmt: skip
