@@ -34,8 +34,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from detector.config import Config, load_config
-from pipelines.daily import engine_for, run_daily
-from pipelines.engine import LocalEngine
+from detector.pipeline.daily import engine_for, run_daily
+from detector.pipeline.engine import LocalEngine
 
 ROOT = Path(__file__).resolve().parents[1]
 FEED = ROOT / "data" / "sample" / "feed_2024.csv"

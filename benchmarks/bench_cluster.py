@@ -18,7 +18,6 @@ import json
 import multiprocessing
 import resource
 import time
-from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
@@ -26,11 +25,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from detector.cluster import WindowClusterer
 from detector.config import load_config
-from detector.embed import EmbeddingStage
-from detector.store import Store
-from pipelines.daily import read_feeds
+from detector.embed.embedding import EmbeddingStage
+from detector.narratives.cluster import WindowClusterer
+from detector.pipeline.daily import read_feeds
+from detector.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 FEED = ROOT.parent / "shared" / "data" / "events" / "events_2022_feed.csv"
@@ -42,7 +41,7 @@ RAW_HDBSCAN_MAX = 10_000
 def real_corpus() -> tuple[np.ndarray, np.ndarray]:
     config = load_config(ROOT / "configs" / "default.toml")
     articles = read_feeds(config, [str(FEED)]).articles
-    stage = EmbeddingStage(**asdict(config.embed))
+    stage = EmbeddingStage(**config.arguments("embed"))
     with Store(CACHE) as db:
         db.upsert_articles(articles)
         vectors = stage.vectors(db, articles)

@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -46,13 +45,12 @@ from scipy.sparse.csgraph import connected_components
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from detector.config import Config, load_config
-from detector.embed import EmbeddingStage
+from detector.embed.embedding import EmbeddingStage
 from detector.evaluate.data import events_from_truth
 from detector.evaluate.metrics import Narrative, score_events
-from detector.passages import PassageStage
-from detector.store import Store
+from detector.pipeline.daily import passage_stage, read_feeds
+from detector.store.store import Store
 from detector.times import epoch_seconds
-from pipelines.daily import read_feeds
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample" / "feed_2024.csv"
@@ -106,11 +104,12 @@ def run_child(config: Path, feed: Path, out: Path, store: Path) -> dict[str, Any
 
 def run_texts(config: Config, articles: pd.DataFrame) -> tuple[EmbeddingStage, list[str], list[str]]:
     """The stage, the article texts and every text a cold run embeds (articles and passages)."""
-    stage = EmbeddingStage(**asdict(config.embed))
+    stage = EmbeddingStage(**config.arguments("embed"))
     article_texts = stage.texts(articles)
     texts = list(article_texts)
-    if config.passages.unit == "passage":
-        texts += PassageStage(**asdict(config.passages), embedding=stage).passages(articles)["text"].tolist()
+    passages = passage_stage(config, stage)
+    if passages is not None:
+        texts += passages.passages(articles)["text"].tolist()
     return stage, article_texts, texts
 
 
@@ -119,7 +118,7 @@ def embed_alone(config: Config, stage: EmbeddingStage, texts: list[str], work: P
     with Store(work / "plan.duckdb") as empty:
         batches = [batch for shard in stage.plan(empty, texts) for batch in shard]
     before, start, cpu = load(), time.perf_counter(), time.process_time()
-    embedder = EmbeddingStage(**asdict(config.embed)).embedder  # a backend of its own, not loaded
+    embedder = EmbeddingStage(**config.arguments("embed")).embedder  # a backend of its own, not loaded
     embedder.encode([batches[0][0][1]])  # loads the model
     loaded = time.perf_counter()
     for batch in batches:

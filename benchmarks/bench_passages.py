@@ -4,7 +4,7 @@ Splits every article of the feed with the default ``[passages]`` settings (stati
 whole feed), then, for the articles published in ``[--since, --until)``: embeds article units and
 passage units into fresh stores (so nothing is cached), compares the cross-bloc windowed k-NN over
 article vectors with the same search over passage vectors, and times the article-pair roll-up
-(:func:`detector.passages.best_passage_pairs`) on the article k-NN edges. Wall and CPU seconds are
+(:func:`detector.embed.passages.best_passage_pairs`) on the article k-NN edges. Wall and CPU seconds are
 both recorded: on shared cores the CPU seconds are the steadier measure of the work.
 
     python -m benchmarks.bench_passages [--feed PATH] [--since DATE] [--until DATE]
@@ -20,7 +20,6 @@ import logging
 import os
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from detector.config import Config
-from detector.embed import EmbeddingStage
-from detector.index import CrossBlocSearcher
-from detector.passages import PassageStage, best_passage_pairs
-from detector.store import Store
+from detector.embed.embedding import EmbeddingStage
+from detector.embed.passages import PassageStage, best_passage_pairs
+from detector.index import CrossBlocSearcher, VectorIndex
+from detector.store.store import Store
 from detector.times import epoch_seconds
 
 FEED = Path("/work/shared/data/events/events_2022_feed.csv")
@@ -74,8 +73,8 @@ def main() -> None:
     feed = pd.read_csv(args.feed, dtype=str, keep_default_na=False)
     feed["published_at"] = pd.to_datetime(feed["published_at"], utc=True, format="ISO8601")
     config = Config()
-    embedding = EmbeddingStage(**asdict(config.embed))
-    settings = {**asdict(config.passages), "unit": "passage"}
+    embedding = EmbeddingStage(**config.arguments("embed"))
+    settings = {k: v for k, v in config.arguments("passages").items() if k != "unit"}
     stage = PassageStage(**settings, embedding=embedding)
 
     feed_passages, split_s = timed(stage.passages, feed)
@@ -98,7 +97,7 @@ def main() -> None:
     blocs = articles["bloc"].to_numpy()
     times = epoch_seconds(articles["published_at"])
     pos = passages["article_pos"].to_numpy()
-    searcher = CrossBlocSearcher(**asdict(config.index))
+    searcher = CrossBlocSearcher(VectorIndex(**config.arguments("index")))
     edges, knn_article_s = timed(searcher.neighbours, article_vectors, blocs, times, K, LAG_HOURS)
     passage_edges, knn_passage_s = timed(
         searcher.neighbours, passage_vectors, blocs[pos], times[pos], K, LAG_HOURS

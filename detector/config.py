@@ -1,9 +1,12 @@
-"""Typed, frozen configuration loaded from TOML.
+"""Typed, frozen configuration loaded from TOML, derived from the stages' constructors.
 
-Every section maps 1:1 onto the constructor of the stage that consumes it (``[embed]`` ->
-:func:`detector.embed.make_embedder`, ``[cluster]`` -> :class:`detector.cluster.WindowClusterer`,
-...), and every key onto one documented argument. Checks are declarative: each field carries its
-allowed range or choices in ``metadata``, and one validator enforces them for every section.
+Every section is the constructor of the stage that consumes it (``[cluster]`` ->
+:class:`detector.narratives.cluster.WindowClusterer`, ``[score]`` ->
+:class:`detector.scoring.score.SyncScorer`, ...): its keys, types and defaults are read from that
+constructor's signature, and its allowed values from the class's ``parameter_constraints``, so each
+default and each range is written once, where the stage is. A few keys belong to no constructor
+(``[ingest] registry``, ``[store] path``, ``[run] seed``, ``[engine] kind``) and are declared here.
+Because it is made from the stages, this module sits above them: stage packages never import it.
 """
 
 from __future__ import annotations
@@ -11,197 +14,126 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
+import inspect
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from detector.embed.embedding import MODEL_SHORTCUTS, EmbeddingStage
+from detector.embed.passages import UNITS, PassageStage
 from detector.errors import ConfigError
+from detector.index import VectorIndex
+from detector.narratives.cluster import WindowClusterer
+from detector.params import Constraint, Interval, OneOf, check_params
+from detector.pipeline.engine import ENGINE_CONSTRAINTS
+from detector.pipeline.limits import MemoryGuard
+from detector.pipeline.ray_engine import RayEngine
+from detector.scoring.links import LinkClassifier
+from detector.scoring.score import SyncScorer
+from detector.sources.ingest import FeedReader
 
 
-def _range(lo: float, hi: float, default: Any) -> Any:
-    return field(default=default, metadata={"range": (lo, hi)})
+@dataclass(frozen=True)
+class Section:
+    """One ``[section]``: a frozen dataclass of a stage constructor's parameters, checked against
+    the stage's constraint table when it is made."""
 
-
-def _choice(choices: tuple[str, ...], default: str) -> Any:
-    return field(default=default, metadata={"choices": choices})
-
-
-class _Section:
-    """Validates the ``range``/``choices`` metadata of every field after construction."""
+    section_name: ClassVar[str] = ""
+    constraints: ClassVar[dict[str, Constraint]] = {}
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
-            name = f"[{_SECTION_OF[type(self)]}] {f.name}"
-            if "range" in f.metadata:
-                lo, hi = f.metadata["range"]
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise ConfigError(f"{name} must be a number in [{lo}, {hi}], saw {value!r}.")
-                if not lo <= value <= hi:
-                    raise ConfigError(f"{name} = {value!r} is out of range; use a value in [{lo}, {hi}].")
-            if "choices" in f.metadata and value not in f.metadata["choices"]:
-                raise ConfigError(
-                    f"{name} = {value!r} is not allowed; choose one of {list(f.metadata['choices'])}."
-                )
+        check_params(self.section_name, vars(self), self.constraints)
+
+    def __getattr__(self, key: str) -> Any:
+        # Only reached for a key the section lacks (its fields are made at import time, which
+        # static type checkers cannot see; this tells them any key may exist).
+        raise AttributeError(f"[{self.section_name}] has no key {key!r}")
 
 
-@dataclass(frozen=True)
-class IngestConfig(_Section):
-    """Arguments of :class:`detector.ingest.FeedReader`."""
-
-    registry: str = "outlets.toml"
-    default_timezone: str = "UTC"
-    on_bad_row: str = _choice(("error", "skip"), "error")
-    max_text_chars: int = _range(1, 10_000_000, 200_000)
-
-
-@dataclass(frozen=True)
-class StoreConfig(_Section):
-    """Arguments of :class:`detector.store.Store`."""
-
-    path: str = ""
-
-
-@dataclass(frozen=True)
-class EmbedConfig(_Section):
-    """Arguments of :func:`detector.embed.make_embedder`."""
-
-    backend: str = _choice(
-        ("use-multilingual", "use-multilingual-int8", "sentence-transformers"), "use-multilingual"
+def section(
+    name: str,
+    component: Callable[..., Any] | None,
+    *,
+    skip: tuple[str, ...] = (),
+    own: dict[str, tuple[Any, Constraint | None]] | None = None,
+) -> type[Section]:
+    """The ``[name]`` section class: the keys in ``own`` (``key: (default, constraint)``, keys no
+    constructor has), then every parameter of ``component`` except ``skip``, with its default and
+    the constraint its class declares."""
+    table: dict[str, Constraint] = dict(getattr(component, "parameter_constraints", {}))
+    table |= {key: c for key, (_, c) in (own or {}).items() if c is not None}
+    keys: list[tuple[str, Any, Any]] = [
+        (key, type(default), default) for key, (default, _) in (own or {}).items()
+    ]
+    for p in inspect.signature(component).parameters.values() if component else []:
+        if p.name not in skip and p.kind is not inspect.Parameter.VAR_KEYWORD:
+            keys.append((p.name, p.annotation, p.default))
+    table = {key: table[key] for key, _, _ in keys if key in table}
+    fields = [
+        # A dict parameter defaults to None (no overrides): its key defaults to an empty table.
+        (key, kind, field(default_factory=dict) if default is None and str(kind).startswith("dict")
+         else field(default=default, metadata=table[key].metadata() if key in table else None))
+        for key, kind, default in keys
+    ]  # fmt: skip
+    where = f"the arguments of :class:`{component.__module__}.{component.__qualname__}`" if component else ""
+    return dataclasses.make_dataclass(
+        f"{name.title()}Config",
+        fields,
+        bases=(Section,),
+        frozen=True,
+        namespace={"section_name": name, "constraints": table, "__doc__": f"``[{name}]``: {where}"},
     )
-    model_path: str = ""
-    max_chars: int = _range(16, 100_000, 2000)
-    batch_size: int = _range(1, 4096, 64)
-    threads: int = _range(1, 256, 2)
 
 
-@dataclass(frozen=True)
-class PassageConfig(_Section):
-    """Arguments of :class:`detector.passages.PassageStage`."""
-
-    unit: str = _choice(("article", "passage"), "passage")
-    max_chars: int = _range(16, 100_000, 1000)
-    min_chars: int = _range(0, 100_000, 50)
-    window_sentences: int = _range(1, 1000, 4)
-    overlap_sentences: int = _range(0, 999, 1)
-    max_passages: int = _range(1, 100_000, 200)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.overlap_sentences >= self.window_sentences:
-            raise ConfigError(
-                f"[passages] overlap_sentences = {self.overlap_sentences} must be smaller than "
-                f"window_sentences = {self.window_sentences}."
-            )
-
-
-@dataclass(frozen=True)
-class IndexConfig(_Section):
-    """Arguments of :class:`detector.index.CrossBlocSearcher`."""
-
-    kind: str = _choice(("auto", "flat", "ivf", "ivf_sq8", "hnsw"), "auto")
-    threads: int = _range(1, 256, 2)
-    nprobe: int = _range(1, 65_536, 16)
-    hnsw_ef_search: int = _range(1, 65_536, 64)
-    auto_exact_max: int = _range(0, 2**40, 200_000)
-
-
-@dataclass(frozen=True)
-class ClusterConfig(_Section):
-    """Arguments of :class:`detector.cluster.WindowClusterer` (``random_state`` comes from
-    ``[run] seed``)."""
-
-    method: str = _choice(("sync-graph", "hdbscan"), "sync-graph")
-    window_hours: int = _range(1, 24 * 365, 72)
-    step_hours: int = _range(1, 24 * 365, 24)
-    csls_k: int = _range(1, 1000, 5)
-    mutual_rank: int = _range(1, 1000, 3)
-    min_csls: float = _range(-2.0, 2.0, 0.25)
-    passage_min_csls: float = _range(-2.0, 2.0, 0.2)
-    passage_min_similarity: float = _range(-1.0, 1.0, 0.6)
-    min_cluster_size: int = _range(2, 10_000, 2)
-    min_samples: int = _range(1, 10_000, 1)
-    pca_dims: int = _range(0, 4096, 50)
-    rescue_similarity: float = _range(-1.0, 1.0, 0.8)
-    link_overlap: float = _range(0.0, 1.0, 0.3)
-
-
-@dataclass(frozen=True)
-class ScoreConfig(_Section):
-    """Arguments of :class:`detector.score.SyncScorer` (``random_state`` comes from ``[run] seed``)."""
-
-    max_lag_hours: float = _range(0.0, 24 * 365, 72.0)
-    min_similarity: float = _range(-1.0, 1.0, 0.3)
-    min_similarity_by_language_pair: dict[str, float] = field(default_factory=dict)
-    min_outlets_per_bloc: int = _range(1, 1000, 1)
-    top_pairs: int = _range(1, 1000, 5)
-    control_similarity: float = _range(-1.0, 1.0, 0.6)
-    control_discount: float = _range(0.0, 1.0, 1.0)
-    max_control_share: float = _range(0.0, 1.0, 0.5)
-    permutations: int = _range(0, 1_000_000, 1000)
-    null_span_hours: float = _range(1.0, 24 * 3650, 720.0)
-    alpha: float = _range(0.0, 1.0, 0.15)
-
-
-@dataclass(frozen=True)
-class LinksConfig(_Section):
-    """Arguments of :class:`detector.links.LinkClassifier` (``registry`` comes from ``[ingest]``)."""
-
-    republication_similarity: float = _range(-1.0, 1.0, 0.75)
-    citation_window_chars: int = _range(0, 10_000, 40)
-
-
-@dataclass(frozen=True)
-class RunConfig(_Section):
-    """Run-wide settings."""
-
-    seed: int = _range(0, 2**31 - 1, 0)
-
-
-@dataclass(frozen=True)
-class LimitsConfig(_Section):
-    """Arguments of :class:`detector.limits.MemoryGuard`."""
-
-    max_memory_gb: float = _range(0.0, 1_000_000.0, 0.0)
-
-
-@dataclass(frozen=True)
-class EngineConfig(_Section):
-    """Arguments of :func:`pipelines.engine.make_engine` (the Ray engine's are those of
-    :class:`pipelines.ray_engine.RayEngine`). Where work runs, never what it computes: no key
-    is part of the method hash."""
-
-    kind: str = _choice(("local", "ray"), "local")
-    address: str = ""
-    cpus: int = _range(0, 1_000_000, 0)
-    workers: int = _range(0, 1_000_000, 0)
-    object_store_mb: int = _range(0, 2**30, 0)
-    shard_dir: str = ""
-    shard_texts: int = _range(1, 2**31 - 1, 1024)
+IngestConfig = section("ingest", FeedReader, skip=("registry",), own={"registry": ("outlets.toml", None)})
+StoreConfig = section("store", None, own={"path": ("", None)})  # "" = <out>/detector.duckdb
+EmbedConfig = section("embed", EmbeddingStage, skip=("embedder",))
+PassageConfig = section(
+    "passages", PassageStage, skip=("embedding",), own={"unit": ("passage", OneOf(UNITS))}
+)
+IndexConfig = section("index", VectorIndex, skip=("seed",))
+ClusterConfig = section("cluster", WindowClusterer, skip=("random_state", "searcher"))
+ScoreConfig = section("score", SyncScorer, skip=("random_state",))
+LinksConfig = section("links", LinkClassifier, skip=("registry",))
+RunConfig = section("run", None, own={"seed": (0, Interval(0, 2**31 - 1))})
+LimitsConfig = section("limits", MemoryGuard)
+EngineConfig = section("engine", RayEngine, own={"kind": ("local", ENGINE_CONSTRAINTS["kind"])})
 
 
 @dataclass(frozen=True)
 class Config:
     """The whole resolved configuration. ``base_dir`` anchors relative paths (the config's folder)."""
 
-    ingest: IngestConfig = field(default_factory=IngestConfig)
-    store: StoreConfig = field(default_factory=StoreConfig)
-    embed: EmbedConfig = field(default_factory=EmbedConfig)
-    passages: PassageConfig = field(default_factory=PassageConfig)
-    index: IndexConfig = field(default_factory=IndexConfig)
-    cluster: ClusterConfig = field(default_factory=ClusterConfig)
-    score: ScoreConfig = field(default_factory=ScoreConfig)
-    links: LinksConfig = field(default_factory=LinksConfig)
-    run: RunConfig = field(default_factory=RunConfig)
-    limits: LimitsConfig = field(default_factory=LimitsConfig)
-    engine: EngineConfig = field(default_factory=EngineConfig)
+    ingest: Section = field(default_factory=IngestConfig)
+    store: Section = field(default_factory=StoreConfig)
+    embed: Section = field(default_factory=EmbedConfig)
+    passages: Section = field(default_factory=PassageConfig)
+    index: Section = field(default_factory=IndexConfig)
+    cluster: Section = field(default_factory=ClusterConfig)
+    score: Section = field(default_factory=ScoreConfig)
+    links: Section = field(default_factory=LinksConfig)
+    run: Section = field(default_factory=RunConfig)
+    limits: Section = field(default_factory=LimitsConfig)
+    engine: Section = field(default_factory=EngineConfig)
     base_dir: str = "."
 
-    def resolve_path(self, value: str) -> Path:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else Path(self.base_dir) / path
+    def arguments(self, section: str) -> dict[str, Any]:
+        """``[section]`` as keyword arguments of its stage, with the keys that name files
+        (:data:`PATH_KEYS`) resolved against the config's folder: the one place relative paths
+        are resolved. Empty paths stay empty (each key says what empty means)."""
+        values = dataclasses.asdict(getattr(self, section))
+        for key in PATH_KEYS.get(section, ()):
+            if values[key] and values[key] not in MODEL_SHORTCUTS:
+                path = Path(values[key]).expanduser()
+                values[key] = str((Path(self.base_dir) / path).resolve())
+        return values
+
+    def override(self, section: str, **values: Any) -> Config:
+        """A copy with ``values`` replacing keys of ``[section]`` (checked like a config file's)."""
+        return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **values)})
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -227,7 +159,9 @@ class Config:
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
-_SECTIONS: dict[str, type] = {
+# Keys that name a file or folder: relative values are relative to the config file's folder.
+PATH_KEYS = {"ingest": ("registry",), "store": ("path",), "embed": ("model_path",), "engine": ("shard_dir",)}
+_SECTIONS: dict[str, type[Section]] = {
     "ingest": IngestConfig,
     "store": StoreConfig,
     "embed": EmbedConfig,
@@ -240,7 +174,6 @@ _SECTIONS: dict[str, type] = {
     "limits": LimitsConfig,
     "engine": EngineConfig,
 }
-_SECTION_OF = {cls: name for name, cls in _SECTIONS.items()}
 _NOT_IN_METHOD = {
     "ingest": ("registry", "on_bad_row"),
     "store": ("path",),
@@ -289,8 +222,3 @@ def load_config(path: str | Path | None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
     return config_from_dict(data, base_dir=str(path.resolve().parent), where=str(path))
-
-
-def language_pair(a: str, b: str) -> str:
-    """Canonical, order-free key for a language pair: ``language_pair('ru', 'en') == 'en-ru'``."""
-    return "-".join(sorted((a or "und", b or "und")))

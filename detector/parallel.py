@@ -1,6 +1,6 @@
 """How a stage fans independent work out: a :class:`Mapper` applies a function to every item and
 returns the results in item order. Stages take one as an argument (default :func:`serial_map`,
-one item after another in this process); ``pipelines/engine.py`` supplies others (Ray tasks), so
+one item after another in this process); ``detector/pipeline/engine.py`` supplies others (Ray tasks), so
 every engine runs the same stage code."""
 
 from __future__ import annotations

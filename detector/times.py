@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+HOUR = 3600  # seconds
 
 
 def epoch_seconds(values: pd.Series) -> np.ndarray:
@@ -20,3 +21,12 @@ def epoch_seconds(values: pd.Series) -> np.ndarray:
 def to_seconds(moment: datetime) -> int:
     """An aware datetime -> int64 seconds."""
     return int((moment - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds())
+
+
+def iso_utc(value: object) -> str:
+    """A timestamp as ``YYYY-MM-DDTHH:MM:SSZ`` (naive ones are UTC); missing values give ""."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return str(stamp.strftime("%Y-%m-%dT%H:%M:%SZ"))

@@ -32,17 +32,16 @@ def truth() -> pd.DataFrame:
 def distinct_texts(config: Config, feed: Path) -> int:
     """How many texts a first run of ``config`` on ``feed`` embeds: the article texts and, in
     passage mode, the passages (a short item's one passage is its article text, embedded once)."""
-    from dataclasses import asdict
 
-    from detector.embed import EmbeddingStage
-    from detector.passages import PassageStage
-    from pipelines.daily import read_feeds
+    from detector.embed.embedding import EmbeddingStage
+    from detector.pipeline.daily import passage_stage, read_feeds
 
     articles = read_feeds(config, [str(feed)]).articles
-    embedding = EmbeddingStage(**asdict(config.embed))
+    embedding = EmbeddingStage(**config.arguments("embed"))
     texts = set(embedding.texts(articles))
-    if config.passages.unit == "passage":
-        texts |= set(PassageStage(**asdict(config.passages), embedding=embedding).passages(articles)["text"])
+    stage = passage_stage(config, embedding)
+    if stage is not None:
+        texts |= set(stage.passages(articles)["text"])
     return len(texts)
 
 
@@ -65,7 +64,7 @@ def small_feed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def first_run_pairs(tmp_path_factory: pytest.TempPathFactory, default_config: Config, small_feed: Path):
     """pairs.csv of one real run on the small feed."""
-    from pipelines.daily import run_daily
+    from detector.pipeline.daily import run_daily
 
     out = tmp_path_factory.mktemp("pairs_run")
     run_daily(default_config, [str(small_feed)], out)

@@ -1,4 +1,4 @@
-"""Channel types in the reports (detector/channels.py) and the registry's languages, with the
+"""Channel types in the reports (detector/report/channels.py) and the registry's languages, with the
 real registry and real sample articles."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from detector.amplification import outlet_edges
-from detector.channels import add_channels, filter_frames, reach
 from detector.errors import ConfigError, InputError
-from detector.html_report import render_report
-from detector.ingest import FeedReader
-from detector.registry import OutletRegistry
+from detector.report.channels import add_channels, filter_frames, reach
+from detector.report.html import render_report
+from detector.scoring.amplification import outlet_edges
+from detector.sources.ingest import FeedReader
+from detector.sources.registry import OutletRegistry
 from tests.conftest import ROOT, SAMPLE_FEED
 from tests.test_html_report import MANIFEST
 

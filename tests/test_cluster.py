@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detector.cluster import Window, WindowClusterer, rescue_noise, window_grid
-from detector.sync_graph import add_passage_edges
+from detector.narratives.cluster import Window, WindowClusterer, rescue_noise, window_grid
+from detector.narratives.sync_graph import add_passage_edges
 
 
 def test_grid_is_aligned_so_incremental_and_batch_runs_see_the_same_windows() -> None:

@@ -2,49 +2,125 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 from pathlib import Path
 
 import pytest
 
-from detector.cluster import WindowClusterer
 from detector.config import Config, config_from_dict, load_config
-from detector.embed import EmbeddingStage
+from detector.embed.embedding import EmbeddingStage
+from detector.embed.passages import PassageStage
 from detector.errors import ConfigError
-from detector.index import CrossBlocSearcher
-from detector.ingest import FeedReader
-from detector.limits import MemoryGuard
-from detector.links import LinkClassifier
-from detector.passages import PassageStage
-from detector.score import SyncScorer
-from detector.store import Store
-from pipelines.engine import make_engine
-from tests.conftest import DEFAULT_CONFIG
+from detector.index import VectorIndex
+from detector.narratives.cluster import WindowClusterer
+from detector.pipeline.engine import make_engine
+from detector.pipeline.limits import MemoryGuard
+from detector.pipeline.ray_engine import RayEngine
+from detector.scoring.links import LinkClassifier
+from detector.scoring.score import SyncScorer
+from detector.sources.ingest import FeedReader
+from detector.sources.registry import OutletRegistry
+from tests.conftest import DEFAULT_CONFIG, ROOT
 
 
 def test_shipped_default_config_equals_built_in_defaults() -> None:
     assert load_config(DEFAULT_CONFIG).to_dict() == Config().to_dict()
 
 
-@pytest.mark.parametrize(
-    ("section", "component", "extra"),
-    [
-        ("ingest", FeedReader, {"registry"}),
-        ("store", Store, set()),
-        ("embed", EmbeddingStage, {"embedder"}),
-        ("passages", PassageStage, {"embedding"}),
-        ("index", CrossBlocSearcher, set()),
-        ("cluster", WindowClusterer, {"random_state", "searcher"}),
-        ("score", SyncScorer, {"random_state"}),
-        ("links", LinkClassifier, {"registry"}),
-        ("limits", MemoryGuard, set()),
-        ("engine", make_engine, set()),
-    ],
-)
-def test_every_config_key_is_a_constructor_argument(section: str, component: type, extra: set[str]) -> None:
-    keys = {f.name for f in dataclasses.fields(getattr(Config(), section))}
-    params = set(inspect.signature(component).parameters) - {"self"}
-    assert keys - {"registry"} <= params
-    assert params - keys <= extra
+# Each section: the constructor it is derived from, the parameters that are not config keys, and
+# the keys that belong to no constructor (their defaults are written in detector/config.py).
+SECTIONS = [
+    ("ingest", FeedReader, {"registry"}, {"registry"}),
+    ("store", None, set(), {"path"}),
+    ("embed", EmbeddingStage, {"embedder"}, set()),
+    ("passages", PassageStage, {"embedding"}, {"unit"}),
+    ("index", VectorIndex, {"seed"}, set()),
+    ("cluster", WindowClusterer, {"random_state", "searcher"}, set()),
+    ("score", SyncScorer, {"random_state"}, set()),
+    ("links", LinkClassifier, {"registry"}, set()),
+    ("run", None, set(), {"seed"}),
+    ("limits", MemoryGuard, set(), set()),
+    ("engine", RayEngine, set(), {"kind"}),
+]
+
+
+def test_every_section_is_listed_here() -> None:
+    assert [s for s, *_ in SECTIONS] == list(Config().to_dict())
+
+
+@pytest.mark.parametrize(("section", "component", "not_keys", "own"), SECTIONS)
+def test_every_config_default_is_the_constructor_default(
+    section: str, component: type | None, not_keys: set[str], own: set[str]
+) -> None:
+    values = dataclasses.asdict(getattr(Config(), section))
+    params = {} if component is None else dict(inspect.signature(component).parameters)
+    assert set(values) == (set(params) - not_keys) | own
+    for key in set(values) - own:
+        default = params[key].default
+        assert values[key] == ({} if default is None else default), f"[{section}] {key}"
+        assert type(values[key]) is type({} if default is None else default), f"[{section}] {key}"
+
+
+@pytest.mark.parametrize(("section", "component", "not_keys", "own"), SECTIONS)
+def test_every_config_constraint_is_the_constructor_constraint(
+    section: str, component: type | None, not_keys: set[str], own: set[str]
+) -> None:
+    table = getattr(component, "parameter_constraints", {})
+    for f in dataclasses.fields(getattr(Config(), section)):
+        if f.name in table:
+            assert dict(f.metadata) == table[f.name].metadata()
+        else:
+            assert f.name in own or not f.metadata, f"[{section}] {f.name} has no constraint to read"
+
+
+def test_the_seed_default_is_every_stage_random_state_default() -> None:
+    for component in (WindowClusterer, SyncScorer):
+        assert inspect.signature(component).parameters["random_state"].default == Config().run.seed
+    assert inspect.signature(VectorIndex).parameters["seed"].default == Config().run.seed
+
+
+REGISTRY = OutletRegistry.from_toml(ROOT / "configs" / "outlets.toml")
+BAD_ARGUMENTS = [
+    (WindowClusterer, {"method": "sync_graph"},
+     "[cluster] method = 'sync_graph' is not allowed; choose one of ['sync-graph', 'hdbscan']."),
+    (WindowClusterer, {"link_overlap": 1.5},
+     "[cluster] link_overlap = 1.5 is out of range; use a value in [0.0, 1.0]."),
+    (SyncScorer, {"alpha": -0.1}, "[score] alpha = -0.1 is out of range"),
+    (SyncScorer, {"top_pairs": "5"}, "[score] top_pairs must be a number in [1, 1000], saw '5'."),
+    (PassageStage, {"window_sentences": 2, "overlap_sentences": 2},
+     "[passages] overlap_sentences = 2 must be smaller than window_sentences = 2."),
+    (VectorIndex, {"kind": "ivfpq"}, "[index] kind = 'ivfpq' is not allowed; choose one of ['auto', 'flat'"),
+    (VectorIndex, {"nprobe": 0}, "[index] nprobe = 0 is out of range"),
+    (EmbeddingStage, {"backend": "openai"},
+     "[embed] backend = 'openai' is not allowed; choose one of ['use-multilingual', 'use-multilingual-int8'"),
+    (LinkClassifier, {"registry": REGISTRY, "citation_window_chars": -1},
+     "[links] citation_window_chars = -1 is out of range"),
+    (FeedReader, {"registry": REGISTRY, "on_bad_row": "ignore"},
+     "[ingest] on_bad_row = 'ignore' is not allowed; choose one of ['error', 'skip']."),
+    (MemoryGuard, {"max_memory_gb": -1.0}, "[limits] max_memory_gb = -1.0 is out of range"),
+    (RayEngine, {"shard_texts": 0}, "[engine] shard_texts = 0 is out of range"),
+    (make_engine, {"kind": "dask"}, "[engine] kind = 'dask' is not allowed; choose one of ['local', 'ray']."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("component", "arguments", "message"), BAD_ARGUMENTS)
+def test_library_code_gets_the_config_error_too(component: type, arguments: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        component(**arguments)
+
+
+def test_a_config_only_key_is_checked_too() -> None:
+    message = "[passages] unit = 'sentence' is not allowed; choose one of ['article', 'passage']."
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        config_from_dict({"passages": {"unit": "sentence"}})
+
+
+def test_a_config_file_and_library_code_get_the_same_message() -> None:
+    with pytest.raises(ConfigError) as from_library:
+        WindowClusterer(method="sync_graph")
+    with pytest.raises(ConfigError) as from_config:
+        config_from_dict({"cluster": {"method": "sync_graph"}}, where="my.toml")
+    assert str(from_config.value) == f"my.toml: {from_library.value}"
 
 
 def test_unknown_key_names_the_key_and_suggests() -> None:

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from detector.cli import main
+from detector.cli.main import main
 from detector.config import Config
-from detector.store import Store
-from pipelines.daily import RunSummary, run_daily
+from detector.pipeline.daily import RunSummary, run_daily
+from detector.store.store import Store
 from tests.conftest import DEFAULT_CONFIG
 
 pytestmark = pytest.mark.e2e

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from detector.cli import main
+from detector.cli.main import main
 from detector.config import Config
-from pipelines.daily import RunSummary, run_daily
+from detector.pipeline.daily import RunSummary, run_daily
 from tests.test_html_report import links_of
 
 pytestmark = pytest.mark.e2e

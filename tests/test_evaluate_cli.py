@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from detector.cli import main
+from detector.cli.main import main
 
 
 @pytest.mark.parametrize(("command", "option"), [("eval", "--data"), ("tune", "--data"), ("bury", "--host")])

@@ -114,7 +114,7 @@ def test_tuned_config_round_trips_through_toml(tmp_path: Path, default_config: C
     loaded = load_config(path)
     assert loaded.method_hash() == tuned.method_hash()  # every method key survived, paths aside
     assert loaded.score.min_similarity_by_language_pair == {"en-ru": 0.45}
-    assert loaded.resolve_path(loaded.ingest.registry).is_file()  # the registry path still resolves
+    assert Path(loaded.arguments("ingest")["registry"]).is_file()  # the registry path still resolves
     assert path.read_text().startswith("# measured: something\n#\n")
 
 
@@ -143,7 +143,7 @@ def test_event_scorer_on_real_pipeline_output(
     assert s.leader_accuracy == pytest.approx(1.0)
     flagged = pd.read_csv(tmp_path / "out" / "flags.csv", encoding="utf-8-sig")
     assert s.n_flagged == len(flagged)
-    assert s.false_flags_per_1000 == pytest.approx(1000 * s.n_false_flags / run.n_articles)
+    assert s.false_flags_per_1000 == pytest.approx(1000 * s.n_false_flags / run.run.n_articles)
     assert feed_store(tmp_path / "eval.duckdb", small_feed).is_file()
 
 

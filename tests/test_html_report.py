@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from detector import report
-from detector.html_report import render_report, timeline_png, write_html_report
+from detector.report import writer as report
+from detector.report.html import render_report, timeline_png, write_html_report
 
 EVIL = '<script>alert("x")</script> & «Путин»'
 MANIFEST = {"run_id": "run-test", "config_hash": "c" * 64, "method_hash": "m" * 16,

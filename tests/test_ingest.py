@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from detector.errors import InputError
-from detector.ingest import FeedReader
-from detector.registry import OutletRegistry
+from detector.sources.ingest import FeedReader
+from detector.sources.registry import OutletRegistry
 from tests.conftest import ROOT
 
 ROWS = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from detector.links import LinkClassifier
-from detector.registry import OutletRegistry
+from detector.scoring.links import LinkClassifier
+from detector.sources.registry import OutletRegistry
 from tests.conftest import ROOT
 
 # Real Chinese-bloc headlines (shared/data/a_state_headlines_2022.csv) with wire attribution.

@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 
 from detector.config import Config
-from detector.embed import Embedder, EmbeddingStage, embedding_text
-from detector.passages import PassageStage, best_passage_pairs, split_passages
-from detector.store import Store
+from detector.embed.embedding import Embedder, EmbeddingStage, embedding_text
+from detector.embed.passages import PassageStage, best_passage_pairs, split_passages
+from detector.errors import ConfigError
+from detector.store.store import Store
 
 DATA = Path(__file__).resolve().parent / "data" / "passages_real.json"
 ITEMS = {item["id"]: item for item in json.loads(DATA.read_text(encoding="utf-8"))}
@@ -120,14 +121,14 @@ def test_max_passages_keeps_the_first_and_says_how_many_were_dropped(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     full = split(KREMLIN)
-    with caplog.at_level(logging.INFO, logger="detector.passages"):
+    with caplog.at_level(logging.INFO, logger="detector.embed.passages"):
         capped = split(KREMLIN, max_passages=3)
     assert capped == full[:3]
     assert f"kept the first 3 of {len(full)} passages" in caplog.text
 
 
 def test_overlap_must_be_smaller_than_the_window() -> None:
-    with pytest.raises(ValueError, match="overlap_sentences"):
+    with pytest.raises(ConfigError, match=r"overlap_sentences = 2 must be smaller than window_sentences = 2"):
         split(KREMLIN, window_sentences=2, overlap_sentences=2)
 
 
@@ -180,7 +181,7 @@ def test_an_edited_paragraph_is_the_only_passage_embedded_again(
     use_stage: EmbeddingStage, tmp_path: Path
 ) -> None:
     counting = CountingEmbedder(use_stage.embedder)
-    stage = PassageStage(unit="passage", embedding=replace_embedder(use_stage, counting))
+    stage = PassageStage(embedding=replace_embedder(use_stage, counting))
     original = articles(CCTV, GT)
     edited = original.assign(
         text=original["text"].str.replace(
@@ -208,20 +209,11 @@ def replace_embedder(stage: EmbeddingStage, embedder: Embedder) -> EmbeddingStag
     return EmbeddingStage(max_chars=stage.max_chars, batch_size=stage.batch_size, embedder=embedder)
 
 
-def test_article_unit_gives_the_article_vectors(use_stage: EmbeddingStage, tmp_path: Path) -> None:
-    frame = articles(KREMLIN, CCTV, GT)
-    stage = PassageStage(unit="article", embedding=use_stage)
-    with Store(tmp_path / "s.duckdb") as db:
-        passages = stage.passages(frame)
-        assert passages["article_pos"].tolist() == [0, 1, 2]
-        np.testing.assert_array_equal(stage.vectors(db, passages), use_stage.vectors(db, frame))
-
-
 def test_biolabs_paragraph_is_the_best_match_for_the_global_times_headline(
     use_stage: EmbeddingStage, tmp_path: Path
 ) -> None:
     frame = articles(GT, KREMLIN)
-    stage = PassageStage(unit="passage", embedding=use_stage)
+    stage = PassageStage(embedding=use_stage)
     with Store(tmp_path / "s.duckdb") as db:
         passages = stage.passages(frame)
         vectors = stage.vectors(db, passages)
@@ -245,7 +237,7 @@ def test_control_articles_stay_whole_and_share_their_article_vector() -> None:
     one passage is the article text, whose vector the article stage has cached already."""
     as_control = articles(KREMLIN).assign(bloc="control", id="k_control")
     frame = pd.concat([articles(KREMLIN), as_control], ignore_index=True)
-    stage = PassageStage(unit="passage")
+    stage = PassageStage()
     passages = stage.passages(frame)
     by_article = passages.groupby("article_pos").size()
     assert by_article[0] > 10

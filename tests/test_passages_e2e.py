@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from detector.config import config_from_dict
-from pipelines.daily import run_daily
+from detector.pipeline.daily import run_daily
 from tests.conftest import DEFAULT_CONFIG
 
 pytestmark = pytest.mark.e2e

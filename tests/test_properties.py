@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from detector.errors import InputError
-from detector.ingest import FeedReader
-from detector.registry import OutletRegistry
-from detector.score import SyncScorer
+from detector.scoring.score import SyncScorer
+from detector.sources.ingest import FeedReader
+from detector.sources.registry import OutletRegistry
 from tests.conftest import ROOT
 
 REGISTRY = OutletRegistry.from_toml(ROOT / "configs" / "outlets.toml")

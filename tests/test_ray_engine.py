@@ -16,12 +16,12 @@ import pytest
 
 from detector.config import Config, load_config
 from detector.errors import InputError, MissingDependencyError
-from detector.ingest import FeedReader
-from detector.registry import OutletRegistry
-from detector.store import Store
-from pipelines.daily import engine_for, run_daily
-from pipelines.engine import LocalEngine
-from pipelines.ray_engine import RayEngine
+from detector.pipeline.daily import engine_for, run_daily
+from detector.pipeline.engine import LocalEngine
+from detector.pipeline.ray_engine import RayEngine
+from detector.sources.ingest import FeedReader
+from detector.sources.registry import OutletRegistry
+from detector.store.store import Store
 from tests.conftest import ROOT, distinct_texts
 from tests.reliability import harness
 

@@ -6,7 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from detector.report import atomic_writer, write_csv
+from detector.io import atomic_writer
+from detector.report.writer import write_csv
 
 TRICKY = ['Путин, "цитата"', "美国生物实验室，引号“”", "line one\nline two", "emoji 🚩, comma", ""]
 

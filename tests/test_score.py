@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detector.passages import PassageMatcher
-from detector.score import SyncScorer, burstiness
+from detector.embed.passages import PassageMatcher
+from detector.scoring.score import SyncScorer, burstiness
 
 
 def members(blocs: list[str], hours: list[float], languages: list[str] | None = None) -> pd.DataFrame:

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from detector.errors import NotFoundError, StoreBusyError
-from detector.ingest import content_hash
-from detector.report import write_csv
-from detector.store import Store
+from detector.report.writer import write_csv
+from detector.sources.ingest import content_hash
+from detector.store.store import Store
 
 
 def articles(title: str = "t") -> pd.DataFrame:

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detector import use_int8
-from detector.embed import EmbeddingStage, UniversalSentenceEncoder, make_embedder
+from detector.embed import use_int8
+from detector.embed.embedding import EmbeddingStage, UniversalSentenceEncoder, make_embedder
+from detector.embed.use_int8 import Int8UniversalSentenceEncoder
 from detector.errors import MissingDependencyError
-from detector.store import Store
-from detector.use_int8 import Int8UniversalSentenceEncoder
+from detector.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_FEED = ROOT / "data" / "sample" / "feed_2024.csv"
@@ -53,7 +53,7 @@ def test_a_translation_is_nearer_than_any_other_event(translation_pairs) -> None
 
 
 def test_threads_and_batch_size_reach_the_session(translation_pairs) -> None:
-    embedder = make_embedder("use-multilingual-int8", batch_size=3, threads=1)
+    embedder = make_embedder("use-multilingual-int8", model_path="", batch_size=3, threads=1)
     assert isinstance(embedder, Int8UniversalSentenceEncoder)
     assert embedder.session().get_session_options().intra_op_num_threads == 1
     texts = [c for c, _ in translation_pairs][:5]

@@ -2,7 +2,7 @@
 
 The English and Russian rows of file E are treated as one window (the quotes carry no usable
 common time line: all get the same timestamp) and clustered with
-:meth:`detector.cluster.WindowClusterer.cluster_window`. As in the corpus's events/ feeds, the
+:meth:`detector.narratives.cluster.WindowClusterer.cluster_window`. As in the corpus's events/ feeds, the
 English version stands for a cn outlet and the Russian version for a ru outlet, because cross-bloc
 methods only link articles of different blocs. Two views:
 
@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from detector.cluster import WindowClusterer
 from detector.config import Config
 from detector.evaluate.metrics import cluster_scores
+from detector.narratives.cluster import WindowClusterer
 
 BLOC_OF_LANGUAGE = {"en": "cn", "ru": "ru"}
 
@@ -54,7 +54,7 @@ def cluster_table(
 
     ``narratives`` are file-E rows and ``vectors`` their embeddings; only en and ru rows are used.
     """
-    options: dict[str, Any] = dict(asdict(config.cluster))
+    options: dict[str, Any] = dict(config.arguments("cluster"))
     if "random_state" in inspect.signature(WindowClusterer).parameters:
         options["random_state"] = config.run.seed  # as the daily pipeline seeds it
     clusterer = WindowClusterer(**options)

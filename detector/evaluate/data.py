@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from detector.config import language_pair
 from detector.errors import InputError
 from detector.evaluate.metrics import Event
+from detector.sources.registry import language_pair
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Event level: run the real daily pipeline on a feed with injected events and score its flags.
 
-The pipeline is driven only through ``pipelines.daily.run_daily`` and read back only through its
+The pipeline is driven only through ``detector.pipeline.daily.run_daily`` and read back only through its
 ``members.csv``, so this keeps working while the method inside changes.
 """
 
@@ -17,18 +17,18 @@ import pandas as pd
 from detector.config import Config
 from detector.evaluate.data import load_feed_events
 from detector.evaluate.metrics import EventScores, Narrative, score_events
-from pipelines.daily import run_daily
+from detector.pipeline.daily import RunSummary, run_daily
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class EventRun:
+    """One feed through the pipeline: its scores against the truth, and the run's own summary."""
+
     feed: str
-    n_articles: int
     scores: EventScores
-    seconds: float
-    n_embedded: int
+    run: RunSummary
 
 
 def feed_store(store: Path, feed: Path) -> Path:
@@ -77,13 +77,13 @@ def evaluate_feed(
         "%s: recall %s, %.2f false flags / 1k, %.1f s",
         feed_path.name, scores.recall_by_kind, scores.false_flags_per_1000, summary.seconds,
     )  # fmt: skip
-    return EventRun(str(feed_path), len(feed), scores, summary.seconds, summary.n_embedded)
+    return EventRun(str(feed_path), scores, summary)
 
 
 def event_row(run: EventRun) -> dict[str, object]:
     """One flat table row of an :class:`EventRun`."""
     s = run.scores
-    row: dict[str, object] = {"feed": Path(run.feed).name, "articles": run.n_articles}
+    row: dict[str, object] = {"feed": Path(run.feed).name, "articles": run.run.n_articles}
     for kind, recall in s.recall_by_kind.items():
         row[f"recall_{kind}"] = recall
         row[f"found_{kind}"] = f"{s.found_by_kind[kind]}/{s.events_by_kind[kind]}"
@@ -94,6 +94,6 @@ def event_row(run: EventRun) -> dict[str, object]:
         "sweeps": s.n_sweeps,
         "false_flags": s.n_false_flags,
         "false_flags_per_1k": s.false_flags_per_1000,
-        "seconds": run.seconds,
+        "seconds": run.run.seconds,
     }
     return row

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from detector.config import Config, language_pair
-from detector.embed import EmbeddingStage
+from detector.config import Config
+from detector.embed.embedding import EmbeddingStage
 from detector.evaluate.clusters import cluster_table
 from detector.evaluate.data import (
     DataFiles,
@@ -23,7 +23,8 @@ from detector.evaluate.data import (
 )
 from detector.evaluate.events import EventRun, evaluate_feed, event_row
 from detector.evaluate.pairs import PairSet, embed_frame, pair_table, score_pairs
-from detector.store import Store
+from detector.sources.registry import language_pair
+from detector.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def evaluate(
     result = Evaluation()
     if {"pair", "cluster"} & set(levels) and (files.narratives or files.semeval_pairs or files.parallel):
         clock = time.perf_counter()
-        stage = EmbeddingStage(**asdict(config.embed))
+        stage = EmbeddingStage(**config.arguments("embed"))
         with Store(store) as db:
             if files.narratives is not None:
                 narratives = load_narratives(files.narratives)

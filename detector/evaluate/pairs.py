@@ -1,22 +1,22 @@
 """Pair level: does the cosine of two articles separate same-narrative from different pairs?
 
-Embeddings go through :class:`detector.embed.EmbeddingStage` and the store's cache, so the texts
+Embeddings go through :class:`detector.embed.embedding.EmbeddingStage` and the store's cache, so the texts
 are embedded exactly as the pipeline embeds them, once per model.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from detector.config import Config
-from detector.embed import EmbeddingStage
+from detector.embed.embedding import EmbeddingStage
 from detector.evaluate.metrics import average_precision, precision_recall_f1, roc_auc
-from detector.score import SyncScorer
-from detector.store import Store
+from detector.scoring.score import SyncScorer
+from detector.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def embed_frame(stage: EmbeddingStage, store: Store, frame: pd.DataFrame) -> np.
 
 def thresholds_for(config: Config, pairs: pd.DataFrame) -> np.ndarray:
     """The configured threshold of each pair's language pair (``[score]`` overrides included)."""
-    scorer = SyncScorer(**asdict(config.score))
+    scorer = SyncScorer(**config.arguments("score"))
     return np.array([scorer.threshold(*lp.split("-")) for lp in pairs["language_pair"]], dtype=float)
 
 

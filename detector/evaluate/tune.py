@@ -16,16 +16,21 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
 
-from detector.config import Config, language_pair
+from detector.config import Config
+from detector.evaluate.data import load_feed_events
+from detector.evaluate.events import evaluate_feed
 from detector.evaluate.metrics import EventScores
+from detector.sources.registry import language_pair
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +107,9 @@ def get_param(config: Config, param: str) -> Any:
 def set_param(config: Config, param: str, value: Any) -> Config:
     """A copy of ``config`` with ``param`` (``section.key`` or ``section.key.subkey``) replaced."""
     section, key, *sub = param.split(".", 2)
-    part = getattr(config, section)
     if sub:
-        value = {**getattr(part, key), sub[0]: value}
-    return dataclasses.replace(config, **{section: dataclasses.replace(part, **{key: value})})
+        value = {**getattr(getattr(config, section), key), sub[0]: value}
+    return config.override(section, **{key: value})
 
 
 def auto_grid(f: dataclasses.Field[Any], value: Any) -> list[Any]:
@@ -190,10 +194,6 @@ def coordinate_descent(
     return result
 
 
-# Keys holding file paths: made absolute in a written config, which may live in another folder.
-PATH_KEYS = {("ingest", "registry"), ("store", "path"), ("embed", "model_path")}
-
-
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -207,14 +207,12 @@ def config_to_toml(config: Config, header: list[str]) -> str:
     """The full config as TOML (every key, paths absolute), preceded by ``header`` comment lines."""
     lines = [f"# {line}" if line else "#" for line in header]
     tables: list[tuple[str, dict[str, Any]]] = []
-    for section, values in config.to_dict().items():
+    for section in config.to_dict():
         lines += ["", f"[{section}]"]
-        for key, value in values.items():
+        for key, value in config.arguments(section).items():
             if isinstance(value, dict):
                 tables.append((f"{section}.{key}", value))
                 continue
-            if (section, key) in PATH_KEYS and value and value != "minilm":
-                value = str(config.resolve_path(value).resolve())
             lines.append(f"{key} = {_toml_value(value)}")
         for name, table in tables:
             lines += ["", f"[{name}]"]
@@ -226,3 +224,60 @@ def config_to_toml(config: Config, header: list[str]) -> str:
 def write_config(config: Config, header: list[str], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(config_to_toml(config, header), encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class TuneReport:
+    """What ``detector tune`` shows and writes: the search, the start-vs-tuned table per feed, the
+    changed keys (``param: (start, tuned)``) and the header of the tuned config file."""
+
+    result: TuneResult
+    summary: pd.DataFrame
+    changes: dict[str, tuple[Any, Any]]
+    header: list[str]
+    seconds: float
+
+
+def tune_on_feeds(
+    config: Config,
+    source: str,
+    tune_feeds: tuple[tuple[Path, Path], ...],
+    held_feeds: tuple[tuple[Path, Path], ...],
+    store: Path,
+    budget: float,
+    rounds: int,
+) -> TuneReport:
+    """Tune ``config`` (read from ``source``) on ``tune_feeds`` (``(feed, truth)`` pairs) within a
+    false-flag ``budget``, and score the start and the tuned config on both splits."""
+
+    def scores_on(feeds: tuple[tuple[Path, Path], ...], cfg: Config) -> list[EventScores]:
+        return [evaluate_feed(cfg, feed, truth, store).scores for feed, truth in feeds]
+
+    languages = cross_bloc_language_pairs(load_feed_events(f, t)[0] for f, t in tune_feeds)
+    clock = time.perf_counter()
+    result = coordinate_descent(
+        config, search_space(config, languages), lambda c: scores_on(tune_feeds, c), Objective(budget), rounds
+    )
+    seconds = round(time.perf_counter() - clock, 1)
+    rows = []
+    for label, cfg in (("start", config), ("tuned", result.best)):
+        for split, feeds in (("tuned-on", tune_feeds), ("held-out", held_feeds)):
+            for (feed, _), s in zip(feeds, scores_on(feeds, cfg), strict=True):
+                rows.append({"config": label, "split": split, "feed": feed.name,
+                             **{f"recall_{k}": v for k, v in s.recall_by_kind.items()},
+                             "mean_recall": s.mean_recall, "leader_acc": s.leader_accuracy,
+                             "false_flags_per_1k": s.false_flags_per_1000})  # fmt: skip
+    summary = pd.DataFrame(rows)
+    changes = {p: (get_param(config, p), get_param(result.best, p)) for p in result.chosen}
+    changes = {p: v for p, v in changes.items() if v[0] != v[1]}
+    header = [
+        f"Tuned by `detector tune` from {source} in {seconds} s ({len(result.trials)} trials).",
+        f"Objective: mean event recall over kinds, subject to <= {budget} false flags per 1,000",
+        "articles on every tuning feed (coordinate descent over [cluster]/[score] keys).",
+        f"Tuned on: {', '.join(str(f) for f, _ in tune_feeds)}",
+        f"Held out: {', '.join(str(f) for f, _ in held_feeds) or 'none'}",
+        "Changed: " + ("; ".join(f"{p}: {a} -> {b}" for p, (a, b) in changes.items()) or "nothing"),
+        "",
+        *summary.round(3).to_string(index=False).splitlines(),
+    ]
+    return TuneReport(result, summary, changes, header, seconds)

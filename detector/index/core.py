@@ -20,10 +20,12 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import faiss
 import numpy as np
+
+from detector.params import Constraint, Interval, OneOf, check_params, validate_params
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +69,6 @@ def set_threads(threads: int) -> None:
     faiss.cvar.distance_compute_blas_database_bs = BLAS_DATABASE_BLOCK
 
 
-def flat_index(vectors: np.ndarray) -> faiss.Index:
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
-
-
 def ivf_nlist(n: int) -> int:
     """Cells for ``n`` vectors: 4·√N, and at most one per 39 training points (FAISS's k-means
     minimum), so small indexes do not train on a handful of points per centroid."""
@@ -82,10 +77,9 @@ def ivf_nlist(n: int) -> int:
 
 def resolve_kind(kind: str, candidates: int, auto_exact_max: int) -> str:
     """The concrete kind for ``kind`` when one query is compared with ``candidates`` vectors."""
+    check_params("index", {"kind": kind}, {"kind": VectorIndex.parameter_constraints["kind"]})
     if kind == "auto":
         return "flat" if candidates <= auto_exact_max else "ivf"
-    if kind not in KINDS:
-        raise ValueError(f"index kind {kind!r} is unknown; use one of {[*KINDS, 'auto']}.")
     return kind
 
 
@@ -110,6 +104,16 @@ class VectorIndex:
     seed : k-means seed for IVF.
     """
 
+    parameter_section: ClassVar[str] = "index"
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "kind": OneOf(("auto", *KINDS)),
+        "nprobe": Interval(1, 65_536),
+        "hnsw_ef_search": Interval(1, 65_536),
+        "auto_exact_max": Interval(0, 2**40),
+        "threads": Interval(1, 256),
+        "seed": Interval(0, 2**31 - 1),
+    }
+
     def __init__(
         self,
         kind: str = "auto",
@@ -125,6 +129,7 @@ class VectorIndex:
         self.auto_exact_max = auto_exact_max
         self.threads = threads
         self.seed = seed
+        validate_params(self)
 
     def fit(self, vectors: np.ndarray, candidates: int | None = None) -> VectorIndex:
         """Build (and for IVF, train) the index on ``vectors`` and add them as rows 0..N-1.

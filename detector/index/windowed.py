@@ -18,16 +18,16 @@ index per bucket.
 
 from __future__ import annotations
 
+import copy
 import logging
 
 import numpy as np
 import pandas as pd
 
 from detector.index.core import KnnResult, Subset, VectorIndex
+from detector.times import HOUR
 
 log = logging.getLogger(__name__)
-
-HOUR = 3600
 
 
 # Queries a FAISS call should get at least, when that costs at most doubling the rows searched.
@@ -134,74 +134,6 @@ def windowed_search(
     return KnnResult(sims, ids)
 
 
-def windowed_range(
-    index: VectorIndex,
-    queries: np.ndarray,
-    query_times: np.ndarray,
-    base_times: np.ndarray,
-    threshold: float,
-    max_lag_seconds: int,
-    bucket_seconds: int = 6 * HOUR,
-) -> pd.DataFrame:
-    """Every (query, row) pair with similarity ≥ ``threshold`` and ``|Δt| ≤ max_lag_seconds``.
-
-    Columns ``query``, ``row``, ``similarity``; sorted by query, then similarity descending.
-    """
-    base_times = np.asarray(base_times, dtype=np.int64)
-    query_times = np.asarray(query_times, dtype=np.int64)
-    order = None if np.all(np.diff(base_times) >= 0) else np.argsort(base_times, kind="stable")
-    sorted_times = base_times if order is None else base_times[order]
-    parts: list[pd.DataFrame] = []
-    lag = int(max_lag_seconds)
-    empty = len(queries) == 0 or len(base_times) == 0
-    for group in [] if empty else _groups(query_times, sorted_times, lag, bucket_seconds):
-        qt = query_times[group]
-        lo = int(np.searchsorted(sorted_times, int(qt.min()) - lag, side="left"))
-        hi = int(np.searchsorted(sorted_times, int(qt.max()) + lag, side="right"))
-        if hi <= lo:
-            continue
-        found = index.range_search(queries[group], threshold, (lo, hi) if order is None else order[lo:hi])
-        query = np.repeat(group, np.diff(found.lims))
-        keep = np.abs(base_times[found.ids] - query_times[query]) <= lag
-        parts.append(
-            pd.DataFrame(
-                {"query": query[keep], "row": found.ids[keep], "similarity": found.similarities[keep]}
-            )
-        )
-    if not parts:
-        return pd.DataFrame(
-            {
-                "query": np.zeros(0, np.int64),
-                "row": np.zeros(0, np.int64),
-                "similarity": np.zeros(0, np.float32),
-            }
-        )
-    out = pd.concat(parts, ignore_index=True)
-    return out.sort_values(["query", "similarity", "row"], ascending=[True, False, True], ignore_index=True)
-
-
-def windowed_knn(
-    queries: np.ndarray,
-    query_times: np.ndarray,
-    base: np.ndarray,
-    base_times: np.ndarray,
-    k: int,
-    max_lag_seconds: int,
-    bucket_seconds: int = 6 * HOUR,
-    index: VectorIndex | None = None,
-) -> KnnResult:
-    """Top-``k`` inner-product neighbours within ``± max_lag_seconds`` of each query.
-
-    ``base_times`` must be sorted ascending (ids are positions in that order). Times are int64
-    seconds. Exact (a flat index is built) unless ``index``, already built on ``base``, is given.
-    """
-    if np.any(np.diff(base_times) < 0):
-        raise ValueError("base_times must be sorted ascending; sort base vectors by time first")
-    if index is None:
-        index = VectorIndex(kind="flat").fit(base)
-    return windowed_search(index, queries, query_times, base_times, k, max_lag_seconds, bucket_seconds)
-
-
 def mean_window(query_times: np.ndarray, sorted_times: np.ndarray, max_lag_seconds: int) -> int:
     """Mean number of base rows within ± the lag of a query: what one query is compared with."""
     hi = np.searchsorted(sorted_times, np.asarray(query_times) + max_lag_seconds, side="right")
@@ -215,36 +147,16 @@ class CrossBlocSearcher:
 
     Parameters
     ----------
-    kind : index type: ``"flat"`` (exact), ``"ivf"``, ``"ivf_sq8"``, ``"hnsw"``, or ``"auto"``
-        (exact while a query's time window holds at most ``auto_exact_max`` articles, else IVF).
-    threads : FAISS OpenMP threads.
-    nprobe : IVF cells scanned per query.
-    hnsw_ef_search : HNSW candidate list length per query.
-    auto_exact_max : window size up to which ``auto`` searches exactly.
+    index : the index each search builds over its rows: an unfitted :class:`VectorIndex` whose
+        parameters (kind, nprobe, ...; ``[index]``) are copied for every search. ``None`` is
+        ``VectorIndex()`` (``auto``: exact while a query's time window is small).
     """
 
-    def __init__(
-        self,
-        kind: str = "auto",
-        threads: int = 2,
-        nprobe: int = 16,
-        hnsw_ef_search: int = 64,
-        auto_exact_max: int = 200_000,
-    ) -> None:
-        self.kind = kind
-        self.threads = threads
-        self.nprobe = nprobe
-        self.hnsw_ef_search = hnsw_ef_search
-        self.auto_exact_max = auto_exact_max
+    def __init__(self, index: VectorIndex | None = None) -> None:
+        self.index = index
 
     def _index(self, vectors: np.ndarray, candidates: int) -> VectorIndex:
-        return VectorIndex(
-            kind=self.kind,
-            nprobe=self.nprobe,
-            hnsw_ef_search=self.hnsw_ef_search,
-            auto_exact_max=self.auto_exact_max,
-            threads=self.threads,
-        ).fit(vectors, candidates=candidates)
+        return copy.copy(self.index or VectorIndex()).fit(vectors, candidates=candidates)
 
     def _directions(
         self, blocs: np.ndarray, times: np.ndarray, pair: tuple[str, str]
@@ -290,30 +202,3 @@ class CrossBlocSearcher:
                 {"source": np.int64, "target": np.int64, "similarity": np.float64, "rank": np.int64}
             )
         return pd.concat(frames, ignore_index=True)
-
-    def pairs_above(
-        self,
-        vectors: np.ndarray,
-        blocs: np.ndarray,
-        times: np.ndarray,
-        min_similarity: float,
-        max_lag_hours: float,
-        pair: tuple[str, str] = ("cn", "ru"),
-    ) -> pd.DataFrame:
-        """Every cross-bloc pair with similarity ≥ ``min_similarity`` within the lag (range search),
-        as rows ``source`` (``pair[0]`` bloc), ``target`` (``pair[1]``), ``similarity``."""
-        lag = int(max_lag_hours * HOUR)
-        (src, dst), _ = self._directions(blocs, times, pair)
-        if len(src) == 0 or len(dst) == 0:
-            return pd.DataFrame({"source": [], "target": [], "similarity": []}).astype(
-                {"source": np.int64, "target": np.int64, "similarity": np.float64}
-            )
-        index = self._index(vectors[dst], mean_window(times[src], times[dst], lag))
-        found = windowed_range(index, vectors[src], times[src], times[dst], min_similarity, lag)
-        return pd.DataFrame(
-            {
-                "source": src[found["query"].to_numpy()],
-                "target": dst[found["row"].to_numpy()],
-                "similarity": found["similarity"].to_numpy(np.float64),
-            }
-        )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from detector.faults import POINTS
-from detector.store import Store
+from detector.store.store import Store
 from tests.reliability import harness
 from tests.reliability.conftest import Reference
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from detector.config import Config
-from detector.store import Store
-from pipelines.daily import run_daily
+from detector.pipeline.daily import run_daily
+from detector.store.store import Store
 from tests.reliability import harness
 from tests.reliability.conftest import Reference
 

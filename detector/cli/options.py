@@ -1,0 +1,70 @@
+"""Options, error handling and table printing shared by every command: each option is defined here
+once."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from detector.errors import DetectorError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_OUT = "out"
+EVAL_CACHE = ".cache"  # eval and tune: where their stores (embedding caches, one per event feed) live
+
+config_option = click.option(
+    "--config", "-c", "config_path", type=click.Path(dir_okay=False),
+    default="configs/default.toml", show_default=True, help="TOML config file.",
+)  # fmt: skip
+input_option = click.option(
+    "--input", "-i", "inputs", multiple=True, required=True,
+    help="Feed file or glob (CSV, JSONL or Parquet); repeat for several.",
+)  # fmt: skip
+store_option = click.option(
+    "--store", "store_path", type=click.Path(dir_okay=False), default=None,
+    help="DuckDB store file. Default: the config's [store] path, else detector.duckdb in the --out "
+    f"folder of `detector run` ({DEFAULT_OUT}/; for eval and tune, {EVAL_CACHE}/).",
+)  # fmt: skip
+
+
+def out_option(help: str, *, required: bool = False) -> Callable[[F], F]:
+    """``--out``/``-o``: the folder a command writes into (``out/`` unless ``required``)."""
+    return click.option(
+        "--out", "-o", "out_dir", type=click.Path(file_okay=False), required=required,
+        default=None if required else DEFAULT_OUT, show_default=not required, help=help,
+    )  # fmt: skip
+
+
+def domain_errors(func: F) -> F:
+    """Print a DetectorError as one line (what was seen and the fix) instead of a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DetectorError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_table(title: str, table: pd.DataFrame) -> None:
+    """A table on the terminal (rich), floats to 3 decimals."""
+    from rich.console import Console
+    from rich.table import Table
+
+    view = Table(title=title, title_justify="left")
+    for column in table.columns:
+        view.add_column(str(column), justify="right" if table[column].dtype.kind in "fiu" else "left")
+    for row in table.itertuples(index=False):
+        view.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+    Console(width=200).print(view)

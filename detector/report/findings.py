@@ -1,0 +1,111 @@
+"""Findings: the report tables of a run, assembled from what the scorer returned.
+
+The scorer says which narratives are synchronised and which pairs are their evidence; this module
+turns that into what an analyst reads: each flag's rank, label and spread path, each member's
+similarity to its narrative's centre, membership and whether it was rescued, each pair's link type
+and passage, channel types throughout, and the row order of every table. A new report column is
+added here (and to :mod:`detector.report.columns`), nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from detector.report.channels import add_channels
+from detector.scoring.amplification import outlet_edges
+from detector.scoring.links import LinkClassifier
+from detector.sources.registry import OutletRegistry
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the scorer found: the report tables."""
+
+    flags: pd.DataFrame
+    members: pd.DataFrame
+    pairs: pd.DataFrame
+    outlets: pd.DataFrame
+
+    @classmethod
+    def empty(cls) -> Findings:
+        return cls(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), outlet_edges(pd.DataFrame()))
+
+
+def assemble_findings(
+    flags: pd.DataFrame,
+    pairs: pd.DataFrame,
+    narratives: list[tuple[str, list[int]]],
+    articles: pd.DataFrame,
+    vectors: np.ndarray,
+    members: pd.DataFrame,
+    links: LinkClassifier,
+    *,
+    passages: bool,
+) -> Findings:
+    """The report tables for the scorer's ``flags`` and evidence ``pairs``.
+
+    ``narratives`` are ``(narrative_id, positions)`` into ``articles`` and their ``vectors``;
+    ``members`` the stored ``narrative_id, article_id, membership`` rows; ``passages`` says whether
+    the run matched passages (members then carry the passage of their best pair).
+    """
+    flagged = set(flags["narrative_id"])
+    rows, labels = [], {}
+    for nid, pos in narratives:
+        if nid not in flagged:
+            continue
+        centre = vectors[pos].mean(axis=0)
+        centre /= max(float(np.linalg.norm(centre)), 1e-12)
+        sims = vectors[pos] @ centre
+        group = articles.iloc[pos].assign(narrative_id=nid, similarity_to_centre=np.round(sims, 4))
+        strength = members[members["narrative_id"] == nid].groupby("article_id")["membership"].max()
+        group["membership"] = group["id"].map(strength).round(4)
+        group["rescued"] = group["membership"] == 0  # joined as a near-copy, not through an edge
+        central = group.iloc[int(np.argmax(sims))]
+        labels[nid] = " ".join(str(central["title"] or central["text"]).split())[:120]
+        rows.append(group)
+    flags.insert(0, "rank", np.arange(1, len(flags) + 1))
+    flags.insert(2, "label", flags["narrative_id"].map(labels))
+    pairs["link_type"] = links.label_pairs(pairs, articles)
+    flags["path"] = flags["narrative_id"].map(spread_paths(pd.concat(rows), links.registry))
+    order = {nid: i for i, nid in enumerate(flags["narrative_id"])}
+    member_rows = pd.concat(rows, ignore_index=True)
+    member_rows = member_rows.sort_values(
+        ["narrative_id", "published_at", "id"], key=lambda s: s.map(order) if s.name == "narrative_id" else s
+    ).reset_index(drop=True)
+    pairs = pairs.sort_values(
+        ["narrative_id", "pair_rank"], key=lambda s: s.map(order) if s.name == "narrative_id" else s
+    )
+    if passages:
+        member_rows = member_rows.merge(member_passages(pairs), on=["narrative_id", "id"], how="left")
+    flags, member_rows, pairs = add_channels(flags, member_rows, pairs.reset_index(drop=True), links.registry)
+    return Findings(flags, member_rows, pairs, outlet_edges(member_rows, pairs))
+
+
+def member_passages(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per (narrative, article): the passage of its most similar evidence pair, with offsets."""
+    sides = [
+        pairs[["narrative_id", "similarity", f"{side}_id", f"{side}_passage", f"{side}_passage_start",
+               f"{side}_passage_end"]].set_axis(
+            ["narrative_id", "similarity", "id", "passage", "passage_start", "passage_end"], axis=1
+        )
+        for side in ("cn", "ru")
+    ]  # fmt: skip
+    best = pd.concat(sides).sort_values(["narrative_id", "id", "similarity"], ascending=[True, True, False])
+    return best.drop_duplicates(["narrative_id", "id"]).drop(columns="similarity")
+
+
+def spread_paths(members: pd.DataFrame, registry: OutletRegistry) -> dict[str, str]:
+    """Per narrative, its outlets in order of first appearance with channel type and language:
+    ``RT [state_media/ru] -> Global Times [state_media/en] -> PRC MFA spokesperson [diplomatic/en]``."""
+    paths = {}
+    for nid, group in members.groupby("narrative_id", sort=True):
+        first = group.sort_values(["published_at", "id"]).drop_duplicates(["outlet", "language"])
+        steps = []
+        for outlet, language in zip(first["outlet"], first["language"], strict=True):
+            entry = registry.get(outlet)
+            steps.append(f"{outlet} [{entry.channel_type if entry else 'unknown'}/{language}]")
+        paths[str(nid)] = " -> ".join(steps)
+    return paths

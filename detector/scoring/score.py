@@ -1,0 +1,345 @@
+"""Synchronisation scoring: which narratives appear in both the ``cn`` and the ``ru`` bloc close
+enough in time and meaning to flag, and the evidence an analyst needs.
+
+A narrative with members in both blocs is flagged when all of these hold:
+
+* its best cross-bloc pair (published within ``max_lag_hours``) is at least as similar as the
+  threshold for that pair's languages;
+* each bloc has at least ``min_outlets_per_bloc`` outlets in it;
+* the lag between the blocs' first appearances is unlikely by chance (permutation p-value at most
+  ``alpha``, see :mod:`detector.scoring.significance`);
+* it is not mostly a shared news event: control outlets (Reuters, AP, BBC ...) covering the same
+  story at the same time make up at most ``max_control_share`` of its coverage.
+
+``score`` = mean similarity of the top cross-bloc pairs x (1 - control_discount x control share):
+adding control coverage can only lower it. Flags are ordered by p-value, then score.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from detector.embed.passages import PassageMatcher
+from detector.parallel import Mapper, serial_map
+from detector.params import Constraint, Interval, validate_params
+from detector.scoring.significance import lag_p_value, narrative_seed
+from detector.sources.ingest import headline
+from detector.sources.registry import language_pair
+from detector.times import HOUR, epoch_seconds
+
+log = logging.getLogger(__name__)
+
+TOP_MEAN = 3  # pairs averaged into the closeness part of the score
+
+
+class SyncScorer:
+    """Scores narratives that have members in both blocs.
+
+    Parameters
+    ----------
+    max_lag_hours : the evidence pair's two articles must be at most this far apart.
+    min_similarity : cosine threshold for the best cross-bloc pair.
+    min_similarity_by_language_pair : per-pair overrides keyed ``"en-ru"``, ``"ru-zh"`` ...
+        (cross-lingual pairs score lower than same-language ones for the same meaning).
+    min_outlets_per_bloc : distinct outlets each bloc must contribute.
+    top_pairs : evidence pairs kept per narrative (``pairs.csv``).
+    control_similarity : a control article within the narrative's time span (± the lag) counts as
+        covering the story when its cosine to the narrative's centre reaches this.
+    control_discount : how strongly the control share lowers the score (0 = not at all).
+    max_control_share : narratives whose coverage is more than this share control are shared
+        news events and not flagged.
+    permutations : draws of the permutation test (0 = no test, p-value 1).
+    null_span_hours : span within which the null model shifts each outlet's coverage.
+    alpha : flag only narratives with a p-value at most this.
+    random_state : seed of the permutation test (from ``[run] seed``).
+    """
+
+    parameter_section: ClassVar[str] = "score"
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "max_lag_hours": Interval(0.0, 24 * 365),
+        "min_similarity": Interval(-1.0, 1.0),
+        "min_outlets_per_bloc": Interval(1, 1000),
+        "top_pairs": Interval(1, 1000),
+        "control_similarity": Interval(-1.0, 1.0),
+        "control_discount": Interval(0.0, 1.0),
+        "max_control_share": Interval(0.0, 1.0),
+        "permutations": Interval(0, 1_000_000),
+        "null_span_hours": Interval(1.0, 24 * 3650),
+        "alpha": Interval(0.0, 1.0),
+        "random_state": Interval(0, 2**31 - 1),
+    }
+
+    def __init__(
+        self,
+        max_lag_hours: float = 72.0,
+        min_similarity: float = 0.3,
+        min_similarity_by_language_pair: dict[str, float] | None = None,
+        min_outlets_per_bloc: int = 1,
+        top_pairs: int = 5,
+        control_similarity: float = 0.6,
+        control_discount: float = 1.0,
+        max_control_share: float = 0.5,
+        permutations: int = 1000,
+        null_span_hours: float = 720.0,
+        alpha: float = 0.15,
+        random_state: int = 0,
+    ) -> None:
+        self.max_lag_hours = max_lag_hours
+        self.min_similarity = min_similarity
+        self.min_similarity_by_language_pair = min_similarity_by_language_pair or {}
+        self.min_outlets_per_bloc = min_outlets_per_bloc
+        self.top_pairs = top_pairs
+        self.control_similarity = control_similarity
+        self.control_discount = control_discount
+        self.max_control_share = max_control_share
+        self.permutations = permutations
+        self.null_span_hours = null_span_hours
+        self.alpha = alpha
+        self.random_state = random_state
+        validate_params(self)
+
+    def threshold(self, lang_a: str, lang_b: str) -> float:
+        key = language_pair(lang_a, lang_b)
+        return float(self.min_similarity_by_language_pair.get(key, self.min_similarity))
+
+    def score(
+        self,
+        narrative_id: str,
+        members: pd.DataFrame,
+        vectors: np.ndarray,
+        control: pd.DataFrame | None = None,
+        control_vectors: np.ndarray | None = None,
+        passages: PassageMatcher | None = None,
+    ) -> tuple[dict[str, Any], pd.DataFrame] | None:
+        """The flag row and evidence pairs of one narrative, or ``None`` when it does not qualify.
+
+        ``members`` are the narrative's articles (``id, outlet, bloc, language, published_at,
+        title, text, url``) and ``vectors`` their embeddings in the same order. ``control`` (with
+        ``control_vectors``) are the control-bloc articles around it, for the shared-news check.
+        With ``passages``, a pair's similarity is the better of its article cosine and its best
+        passage cosine, and the matching passages become evidence.
+        """
+        blocs = members["bloc"].to_numpy()
+        cn, ru = np.flatnonzero(blocs == "cn"), np.flatnonzero(blocs == "ru")
+        if not len(cn) or not len(ru):
+            return None
+        outlets = members.groupby("bloc")["outlet"].nunique()
+        if min(outlets.get("cn", 0), outlets.get("ru", 0)) < self.min_outlets_per_bloc:
+            return None
+        seconds = epoch_seconds(members["published_at"])
+        sims = vectors[cn] @ vectors[ru].T
+        passage_rows = None
+        passage_made = np.zeros((len(cn), len(ru)), dtype=bool)
+        if passages is not None:
+            ids = members["id"].to_numpy()
+            grid_cn, grid_ru = np.meshgrid(cn, ru, indexing="ij")
+            best, rows_cn, rows_ru = passages.best(list(ids[grid_cn.ravel()]), list(ids[grid_ru.ravel()]))
+            best = best.reshape(sims.shape)
+            passage_made = best >= sims  # pairs whose similarity comes from a passage pair
+            passage_rows = (rows_cn.reshape(sims.shape), rows_ru.reshape(sims.shape))
+            sims = np.maximum(sims, best)
+        lags = (seconds[ru][None, :] - seconds[cn][:, None]) / HOUR
+        languages = members["language"].to_numpy()
+        thresholds = np.array([[self.threshold(languages[i], languages[j]) for j in ru] for i in cn])
+        within = np.abs(lags) <= self.max_lag_hours
+        if not (within & (sims >= thresholds)).any():
+            return None
+        ranked = np.argsort(-np.where(within, sims, -np.inf), axis=None, kind="stable")
+        ranked = ranked[: min(self.top_pairs, int(within.sum()))]
+        pair_i, pair_j = np.unravel_index(ranked, sims.shape)
+        closeness = float(sims[pair_i[:TOP_MEAN], pair_j[:TOP_MEAN]].mean())
+        first_cn = members.iloc[cn[np.argmin(seconds[cn])]]
+        first_ru = members.iloc[ru[np.argmin(seconds[ru])]]
+        lag = (first_ru["published_at"] - first_cn["published_at"]).total_seconds() / HOUR
+        p_value = self._p_value(narrative_id, members, seconds, lag)
+        content = vectors
+        if passages is not None and passage_rows is not None:
+            content = matching_vectors(vectors, cn, ru, sims, passage_rows, passage_made, passages.vectors)
+        n_control, control_outlets = self._control_coverage(members, content, control, control_vectors)
+        control_share = n_control / (n_control + len(cn) + len(ru))
+        if p_value > self.alpha or control_share > self.max_control_share:
+            return None
+        best_cn, best_ru = members.iloc[cn[pair_i[0]]], members.iloc[ru[pair_j[0]]]
+        row = {
+            "narrative_id": narrative_id,
+            "p_value": round(float(p_value), 4),
+            "score": round(closeness * (1 - self.control_discount * control_share), 4),
+            "direction": "cn->ru" if lag > 0 else "ru->cn" if lag < 0 else "same time",
+            "lag_hours": round(lag, 2),
+            "leader_outlet": (first_cn if lag >= 0 else first_ru)["outlet"],
+            "best_similarity": round(float(sims[pair_i[0], pair_j[0]]), 4),
+            "mean_top_similarity": round(closeness, 4),
+            "best_pair_lag_hours": round(float(lags[pair_i[0], pair_j[0]]), 2),
+            **_article_fields("best_cn", best_cn),
+            **_article_fields("best_ru", best_ru),
+            **_article_fields("first_cn", first_cn),
+            **_article_fields("first_ru", first_ru),
+            "n_articles": len(members),
+            "n_cn": len(cn),
+            "n_ru": len(ru),
+            "outlets_cn": int(outlets.get("cn", 0)),
+            "outlets_ru": int(outlets.get("ru", 0)),
+            "languages": " ".join(sorted(set(languages))),
+            "control_coverage": n_control,
+            "control_share": round(control_share, 4),
+            "control_outlets": "; ".join(control_outlets),
+            "burstiness": round(burstiness(seconds), 4),
+            "first_seen": members["published_at"].min(),
+            "last_seen": members["published_at"].max(),
+        }
+        pairs = pd.DataFrame(
+            [
+                {
+                    "narrative_id": narrative_id,
+                    "pair_rank": rank,
+                    **_article_fields("cn", members.iloc[cn[i]], with_language=True),
+                    **_article_fields("ru", members.iloc[ru[j]], with_language=True),
+                    "similarity": round(float(sims[i, j]), 4),
+                    "lag_hours": round(float(lags[i, j]), 2),
+                    **_passage_fields(passages, passage_rows, i, j),
+                }
+                for rank, (i, j) in enumerate(zip(pair_i, pair_j, strict=True), start=1)
+            ]
+        )
+        return row, pairs
+
+    def _p_value(self, narrative_id: str, members: pd.DataFrame, seconds: np.ndarray, lag: float) -> float:
+        if self.permutations == 0:
+            return 1.0
+        cross = members["bloc"].isin(["cn", "ru"]).to_numpy()
+        frame = pd.DataFrame({"outlet": members["outlet"][cross], "bloc": members["bloc"][cross],
+                              "hours": seconds[cross] / HOUR})  # fmt: skip
+        first = frame.groupby(["outlet", "bloc"], sort=True)["hours"].min().reset_index()
+        rng = np.random.default_rng(narrative_seed(self.random_state, narrative_id))
+        return lag_p_value(
+            first["hours"].to_numpy(), (first["bloc"] == "cn").to_numpy(), lag,
+            self.null_span_hours, self.permutations, rng,
+        )  # fmt: skip
+
+    def _control_coverage(
+        self,
+        members: pd.DataFrame,
+        vectors: np.ndarray,
+        control: pd.DataFrame | None,
+        control_vectors: np.ndarray | None,
+    ) -> tuple[int, list[str]]:
+        """Control articles in the narrative plus those around it that carry the same story."""
+        inside = members[members["bloc"] == "control"]
+        ids, outlets = set(inside["id"]), set(inside["outlet"])
+        if control is not None and control_vectors is not None and len(control):
+            core = vectors[(members["bloc"] != "control").to_numpy()].mean(axis=0)
+            core /= max(float(np.linalg.norm(core)), 1e-12)
+            lag = pd.Timedelta(hours=self.max_lag_hours)
+            near = (
+                (control["published_at"] >= members["published_at"].min() - lag)
+                & (control["published_at"] <= members["published_at"].max() + lag)
+            ).to_numpy()
+            similar = near & (control_vectors @ core >= self.control_similarity)
+            ids |= set(control["id"][similar])
+            outlets |= set(control["outlet"][similar])
+        return len(ids), sorted(outlets)
+
+    def score_all(
+        self,
+        narratives: list[tuple[str, list[int]]],
+        articles: pd.DataFrame,
+        vectors: np.ndarray,
+        control: pd.DataFrame | None = None,
+        control_vectors: np.ndarray | None = None,
+        passages: PassageMatcher | None = None,
+        mapper: Mapper = serial_map,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Flags (most significant first) and evidence pairs for ``(narrative_id, article row
+        positions)``. Narratives are scored independently, through ``mapper``."""
+        scored = mapper(
+            partial(_score_one, self, articles, vectors, control, control_vectors, passages), narratives
+        )
+        found = [result for result in scored if result is not None]
+        flags = pd.DataFrame([row for row, _ in found])
+        if flags.empty:
+            return flags, pd.DataFrame()
+        flags = flags.sort_values(
+            ["p_value", "score", "narrative_id"], ascending=[True, False, True], kind="stable"
+        )
+        return flags.reset_index(drop=True), pd.concat([pairs for _, pairs in found], ignore_index=True)
+
+
+def _score_one(
+    scorer: SyncScorer,
+    articles: pd.DataFrame,
+    vectors: np.ndarray,
+    control: pd.DataFrame | None,
+    control_vectors: np.ndarray | None,
+    passages: PassageMatcher | None,
+    narrative: tuple[str, list[int]],
+) -> tuple[dict[str, Any], pd.DataFrame] | None:
+    nid, positions = narrative
+    members = articles.iloc[positions].reset_index(drop=True)
+    return scorer.score(nid, members, vectors[positions], control, control_vectors, passages)
+
+
+def matching_vectors(
+    vectors: np.ndarray,
+    cn: np.ndarray,
+    ru: np.ndarray,
+    sims: np.ndarray,
+    passage_rows: tuple[np.ndarray, np.ndarray],
+    passage_made: np.ndarray,
+    passage_vectors: np.ndarray,
+) -> np.ndarray:
+    """Each member's vector as the narrative sees it: the passage of its best cross-bloc pair
+    where a passage pair made that pair's similarity (``passage_made``), else its article vector.
+
+    The narrative's centre is then what its members share. With whole-article vectors a press
+    conference that carries the narrative in one answer would pull the centre to the
+    conference's opening, and control articles on that other subject would count as coverage.
+    """
+    content = vectors.copy()
+    best_ru, best_cn = sims.argmax(axis=1), sims.argmax(axis=0)
+    # (members, their passage-row grid, row and column of each member's best pair)
+    sides = (
+        (cn, passage_rows[0], np.arange(len(cn)), best_ru),
+        (ru, passage_rows[1], best_cn, np.arange(len(ru))),
+    )
+    for members, grid, i, j in sides:
+        rows = np.where(passage_made[i, j], grid[i, j], -1)
+        content[members[rows >= 0]] = passage_vectors[rows[rows >= 0]]
+    return content
+
+
+def _passage_fields(
+    passages: PassageMatcher | None, rows: tuple[np.ndarray, np.ndarray] | None, i: int, j: int
+) -> dict[str, Any]:
+    """The matching passages of pair (i, j): text and character offsets into each article's text."""
+    if passages is None or rows is None:
+        return {}
+    fields: dict[str, Any] = {}
+    for side, grid in zip(("cn", "ru"), rows, strict=True):
+        text, start, end = passages.evidence(int(grid[i, j]))
+        fields |= {f"{side}_passage": text, f"{side}_passage_start": start, f"{side}_passage_end": end}
+    return fields
+
+
+def burstiness(seconds: np.ndarray, span_hours: float = 24.0) -> float:
+    """Largest share of the articles that fall within any ``span_hours`` interval (1 = one burst)."""
+    ordered = np.sort(seconds)
+    ends = np.searchsorted(ordered, ordered + span_hours * HOUR, side="right")
+    return float((ends - np.arange(len(ordered))).max() / len(ordered))
+
+
+def _article_fields(prefix: str, article: pd.Series, with_language: bool = False) -> dict[str, Any]:
+    fields = {
+        f"{prefix}_id": article["id"],
+        f"{prefix}_outlet": article["outlet"],
+        f"{prefix}_published_at": article["published_at"],
+        f"{prefix}_title": headline(article),
+        f"{prefix}_url": article.get("url", ""),
+    }
+    if with_language:
+        fields[f"{prefix}_language"] = article["language"]
+    return fields

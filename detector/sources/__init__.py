@@ -1,0 +1,2 @@
+"""Sources: feed files -> canonical articles (reading CSV/JSONL/Parquet, validating rows, the outlet
+registry)."""

@@ -1,0 +1,121 @@
+"""Outlet registry: outlet name -> bloc, country, languages, channel type.
+
+The registry is one TOML file (``configs/outlets.toml``); extending it is a one-file change: add
+a table there and ingest, the channel-type columns, the spread paths, the citation matcher and
+the ``--channel-type`` filter pick it up. Feeds that lack ``bloc`` or ``language`` get them from
+here (``language``: the first of the outlet's ``languages``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from detector.errors import ConfigError
+
+BLOCS = ("cn", "ru", "control")
+CHANNEL_TYPES = ("state_media", "diplomatic", "aggregator", "proxy", "control")
+UNKNOWN_CHANNEL = "unknown"  # outlets a feed names that the registry does not know
+KEYS = ("bloc", "country", "languages", "language", "channel_type", "aliases", "cited_as")
+
+
+@dataclass(frozen=True)
+class Outlet:
+    """One registry entry. ``languages`` are the ones it publishes in, default first."""
+
+    name: str
+    bloc: str
+    country: str
+    languages: tuple[str, ...]
+    channel_type: str
+    aliases: tuple[str, ...] = ()
+    cited_as: tuple[str, ...] = ()
+
+    @property
+    def language(self) -> str:
+        """The default language: filled into feed rows that have none."""
+        return self.languages[0]
+
+
+def _key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+class OutletRegistry:
+    """Case- and whitespace-insensitive lookup of outlets by name or alias."""
+
+    def __init__(self, outlets: list[Outlet]) -> None:
+        self.outlets = outlets
+        self._by_key: dict[str, Outlet] = {}
+        for outlet in outlets:
+            for alias in (outlet.name, *outlet.aliases):
+                self._by_key[_key(alias)] = outlet
+
+    def get(self, name: str) -> Outlet | None:
+        return self._by_key.get(_key(name))
+
+    def channel_type(self, name: str) -> str:
+        """The outlet's channel type, ``unknown`` when the registry does not list it."""
+        entry = self.get(name)
+        return entry.channel_type if entry else UNKNOWN_CHANNEL
+
+    def __len__(self) -> int:
+        return len(self.outlets)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> OutletRegistry:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(
+                f"Outlet registry {path} does not exist. Point [ingest] registry at "
+                "configs/outlets.toml (paths are relative to the config file)."
+            )
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return cls(
+            [_outlet(f'{path}: [outlets."{name}"]', name, e) for name, e in data.get("outlets", {}).items()]
+        )
+
+
+def _outlet(where: str, name: str, entry: dict[str, Any]) -> Outlet:
+    """One validated entry; every problem names the table and the fix."""
+    unknown = set(entry) - set(KEYS)
+    if unknown:
+        raise ConfigError(f"{where} has unknown keys {sorted(unknown)}; allowed: {list(KEYS)}.")
+    missing = {"bloc", "country", "channel_type"} - set(entry)
+    if missing or not ({"languages", "language"} & set(entry)):
+        needed = sorted(missing | ({"languages"} if not {"languages", "language"} & set(entry) else set()))
+        raise ConfigError(
+            f"{where} lacks {needed}; every outlet needs bloc, country, languages and channel_type."
+        )
+    if "languages" in entry and "language" in entry:
+        raise ConfigError(f"{where} has both languages and language; keep languages (default first).")
+    # `language = "ru"` is the older single-language form, still read.
+    languages = entry["languages"] if "languages" in entry else [entry["language"]]
+    if (
+        not isinstance(languages, list)
+        or not languages
+        or not all(isinstance(x, str) and x for x in languages)
+    ):
+        raise ConfigError(f'{where} languages = {languages!r}; use a non-empty list like ["ru", "en"].')
+    if entry["bloc"] not in BLOCS:
+        raise ConfigError(f"{where} bloc = {entry['bloc']!r}; use one of {list(BLOCS)}.")
+    if entry["channel_type"] not in CHANNEL_TYPES:
+        raise ConfigError(
+            f"{where} channel_type = {entry['channel_type']!r}; use one of {list(CHANNEL_TYPES)}."
+        )
+    return Outlet(
+        name=name,
+        bloc=entry["bloc"],
+        country=entry["country"],
+        languages=tuple(languages),
+        channel_type=entry["channel_type"],
+        aliases=tuple(entry.get("aliases", ())),
+        cited_as=tuple(entry.get("cited_as", ())),
+    )
+
+
+def language_pair(a: str, b: str) -> str:
+    """Canonical, order-free key for a language pair: ``language_pair('ru', 'en') == 'en-ru'``."""
+    return "-".join(sorted((a or "und", b or "und")))

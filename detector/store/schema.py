@@ -1,0 +1,111 @@
+"""The store's tables, and the migrations that bring a store made by an older version up to them.
+
+Every migration is idempotent (a no-op on a current store) and runs when a store is opened, so a
+newcomer never runs a migration by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id VARCHAR PRIMARY KEY,       -- the feed's own id, verbatim
+    outlet VARCHAR NOT NULL,
+    bloc VARCHAR NOT NULL,
+    language VARCHAR NOT NULL,
+    published_at TIMESTAMP NOT NULL,  -- UTC
+    title VARCHAR,
+    text VARCHAR,
+    url VARCHAR,
+    content_hash VARCHAR NOT NULL,
+    source_file VARCHAR,
+    source_row INTEGER
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+    text_hash VARCHAR NOT NULL,   -- sha256 of the exact text embedded
+    model_id VARCHAR NOT NULL,
+    vector BLOB NOT NULL,         -- float32, L2-normalised
+    PRIMARY KEY (text_hash, model_id)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    status VARCHAR NOT NULL,      -- running | done | failed | interrupted
+    method_hash VARCHAR NOT NULL,
+    model_id VARCHAR NOT NULL,
+    manifest JSON,
+    note VARCHAR                  -- why a run failed or was interrupted
+);
+CREATE TABLE IF NOT EXISTS clusters (
+    method_hash VARCHAR NOT NULL,
+    window_start TIMESTAMP NOT NULL,
+    window_end TIMESTAMP NOT NULL,
+    label INTEGER NOT NULL,
+    narrative_id VARCHAR NOT NULL,
+    article_id VARCHAR NOT NULL,
+    membership DOUBLE NOT NULL,
+    -- label in the key: with passage units one transcript can be in several narratives
+    PRIMARY KEY (method_hash, window_start, label, article_id)
+);
+CREATE TABLE IF NOT EXISTS flags (
+    run_id VARCHAR NOT NULL,
+    rank INTEGER NOT NULL,
+    narrative_id VARCHAR NOT NULL,
+    payload JSON NOT NULL,        -- the flags.csv row, column for column
+    PRIMARY KEY (run_id, narrative_id)
+);
+CREATE TABLE IF NOT EXISTS report_rows (
+    run_id VARCHAR NOT NULL,
+    report VARCHAR NOT NULL,      -- flags | members | pairs ...
+    frame BLOB NOT NULL,          -- the exact frame the report was written from, as Parquet
+    PRIMARY KEY (run_id, report)
+);
+"""
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All statements inside or none (rolled back on any exception)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def create_or_migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Create the tables of a new store, or bring an older store's up to date (``path`` names it
+    in the log)."""
+    con.execute(SCHEMA)
+    # Stores created before the note column existed get it here (a no-op afterwards).
+    con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS note VARCHAR")
+    widen_cluster_key(con, path)
+
+
+def widen_cluster_key(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Stores made before an article could sit in two narratives of one window keyed clusters by
+    (method, window, article); copy them into the current key (a no-op after)."""
+    key = con.execute(
+        "SELECT constraint_column_names FROM duckdb_constraints() "
+        "WHERE table_name = 'clusters' AND constraint_type = 'PRIMARY KEY'"
+    ).fetchall()
+    if not key or "label" in key[0][0]:
+        return
+    create = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS clusters") :].split(";")[0]
+    with transaction(con):
+        con.execute("ALTER TABLE clusters RENAME TO clusters_old")
+        con.execute(create)
+        con.execute("INSERT INTO clusters SELECT * FROM clusters_old")
+        con.execute("DROP TABLE clusters_old")
+    log.info("store %s: clusters table re-keyed by (method, window, label, article)", path)

@@ -1,1 +1,0 @@
-"""Jobs composed from the detector's stages (the daily run, backfills)."""
