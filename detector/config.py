@@ -34,6 +34,7 @@ from detector.pipeline.ray_engine import RayEngine
 from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader
+from detector.watch.track import NarrativeTracker
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,13 @@ LinksConfig = section("links", LinkClassifier, skip=("registry",))
 RunConfig = section("run", None, own={"seed": (0, Interval(0, 2**31 - 1))})
 LimitsConfig = section("limits", MemoryGuard)
 EngineConfig = section("engine", RayEngine, own={"kind": ("local", ENGINE_CONSTRAINTS["kind"])})
+# Permutations, null span and seed are shared with the discovered narratives' scorer.
+WatchConfig = section(
+    "watch",
+    NarrativeTracker,
+    skip=("permutations", "null_span_hours", "random_state"),
+    own={"watchlist": ("", None)},  # a watchlist TOML the daily run tracks; "" = none
+)
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,7 @@ class Config:
     run: Section = field(default_factory=RunConfig)
     limits: Section = field(default_factory=LimitsConfig)
     engine: Section = field(default_factory=EngineConfig)
+    watch: Section = field(default_factory=WatchConfig)
     base_dir: str = "."
 
     def arguments(self, section: str) -> dict[str, Any]:
@@ -160,7 +169,13 @@ class Config:
 
 
 # Keys that name a file or folder: relative values are relative to the config file's folder.
-PATH_KEYS = {"ingest": ("registry",), "store": ("path",), "embed": ("model_path",), "engine": ("shard_dir",)}
+PATH_KEYS = {
+    "ingest": ("registry",),
+    "store": ("path",),
+    "embed": ("model_path",),
+    "engine": ("shard_dir",),
+    "watch": ("watchlist",),
+}
 _SECTIONS: dict[str, type[Section]] = {
     "ingest": IngestConfig,
     "store": StoreConfig,
@@ -173,6 +188,7 @@ _SECTIONS: dict[str, type[Section]] = {
     "run": RunConfig,
     "limits": LimitsConfig,
     "engine": EngineConfig,
+    "watch": WatchConfig,
 }
 _NOT_IN_METHOD = {
     "ingest": ("registry", "on_bad_row"),
@@ -181,6 +197,7 @@ _NOT_IN_METHOD = {
     "index": ("threads",),
     "limits": ("max_memory_gb",),
     "engine": tuple(f.name for f in dataclasses.fields(EngineConfig)),
+    "watch": tuple(f.name for f in dataclasses.fields(WatchConfig)),  # reports only, not clusters
 }
 
 

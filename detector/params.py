@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from detector.errors import ConfigError
+from detector.languages import canonical_pair
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,39 @@ class Below:
         return {"range": (self.low, self.high)}
 
 
-Constraint = Interval | OneOf | Below
+@dataclass(frozen=True)
+class LanguagePairs:
+    """A table of per-language-pair cosines: keys two ISO 639 codes in alphabetical order joined
+    by ``-`` (the one form the scorer looks up), values in ``[-1, 1]``. Any other key would
+    silently never apply, so it is refused with the form to write."""
+
+    def problem(self, value: Any, params: Mapping[str, Any]) -> str | None:
+        if not isinstance(value, Mapping):
+            return f'must be a table like {{ "ru-zh" = 0.35 }}, saw {value!r}'
+        for key, cosine in value.items():
+            try:
+                canonical = canonical_pair(str(key))
+            except ValueError as exc:
+                return (
+                    f'key "{key}" cannot be read ({exc}); write two ISO 639 codes in alphabetical '
+                    'order joined by "-", e.g. "ru-zh" or "en-ru"'
+                )
+            if canonical != key:
+                return (
+                    f'key "{key}" must be written "{canonical}" (lower-case ISO 639 codes in '
+                    "alphabetical order: the scorer looks pairs up only in that form)"
+                )
+            if isinstance(cosine, bool) or not isinstance(cosine, int | float):
+                return f'["{key}"] must be a number in [-1, 1], saw {cosine!r}'
+            if not -1.0 <= cosine <= 1.0:
+                return f'["{key}"] = {cosine!r} is out of range; use a cosine in [-1, 1]'
+        return None
+
+    def metadata(self) -> dict[str, Any]:
+        return {}
+
+
+Constraint = Interval | OneOf | Below | LanguagePairs
 
 
 class Configurable(Protocol):

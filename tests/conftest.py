@@ -4,6 +4,7 @@ dir, FAISS, HDBSCAN) once per session on a small slice of the bundled sample fee
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,23 @@ SAMPLE_TRUTH = ROOT / "data" / "sample" / "truth_2024.csv"
 DEFAULT_CONFIG = ROOT / "configs" / "default.toml"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of the Chromium the browser tests drive. ``make setup`` installs it (Debian, as root);
+    missing, the tests are skipped on a developer's machine and FAIL in CI (``CI=true``)."""
+    if not Path(CHROMIUM).is_file():
+        message = (
+            f"Chromium is not installed ({CHROMIUM} is missing): `make setup` installs it as root "
+            "(apt-get install -y chromium); see docs/reports.md"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return CHROMIUM
 
 
 @pytest.fixture(scope="session")

@@ -138,3 +138,20 @@ def test_passage_edges_join_the_article_graph_only_through_long_articles() -> No
     # Node 6 is the long article's second passage (unit 3), a node apart from article 2 itself.
     assert node_article.tolist() == [0, 1, 2, 0, 1, 2, 2]
     assert edges["csls"].tolist() == [0.4, 0.3]
+
+
+def test_a_window_keeps_its_stored_ids_before_continuing_the_previous_window() -> None:
+    from detector.narratives.lineage import Lineage, name_clusters, narrative_id
+
+    start = datetime(2024, 11, 26, tzinfo=UTC)
+    frame = pd.DataFrame({"label": [0, 0, 0, 0, 1, 1], "article_id": ["a", "b", "c", "d", "x", "y"]})
+    stored = pd.DataFrame({"narrative_id": ["S", "S", "S"], "article_id": ["a", "b", "e"]})  # 2/3 shared
+    previous = pd.DataFrame({"narrative_id": ["P"] * 4, "article_id": ["a", "b", "c", "d"]})  # all shared
+    lineage = Lineage()
+    named = name_clusters(start, frame, stored, previous, 0.3, lineage)
+    assert named.groupby("label")["narrative_id"].first().tolist() == ["S", narrative_id(start, ["x", "y"])]
+    assert lineage.merges == [(start.isoformat(), "S", "P")]  # P went on only inside S
+    # Without history, the previous window's id continues; each run gives the same answer.
+    fresh = name_clusters(start, frame, stored.iloc[:0], previous, 0.3, Lineage())
+    assert fresh.groupby("label")["narrative_id"].first().tolist()[0] == "P"
+    assert name_clusters(start, frame, stored, previous, 0.3, Lineage()).equals(named)

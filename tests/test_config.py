@@ -20,6 +20,7 @@ from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader
 from detector.sources.registry import OutletRegistry
+from detector.watch import NarrativeTracker
 from tests.conftest import DEFAULT_CONFIG, ROOT
 
 
@@ -41,6 +42,7 @@ SECTIONS = [
     ("run", None, set(), {"seed"}),
     ("limits", MemoryGuard, set(), set()),
     ("engine", RayEngine, set(), {"kind"}),
+    ("watch", NarrativeTracker, {"permutations", "null_span_hours", "random_state"}, {"watchlist"}),
 ]
 
 
@@ -73,8 +75,14 @@ def test_every_config_constraint_is_the_constructor_constraint(
             assert f.name in own or not f.metadata, f"[{section}] {f.name} has no constraint to read"
 
 
+def test_the_tracker_takes_the_scorers_permutation_test() -> None:
+    # tracker_for() passes [score] permutations and null_span_hours; library defaults agree too
+    for key in ("permutations", "null_span_hours"):
+        assert inspect.signature(NarrativeTracker).parameters[key].default == getattr(Config().score, key)
+
+
 def test_the_seed_default_is_every_stage_random_state_default() -> None:
-    for component in (WindowClusterer, SyncScorer):
+    for component in (WindowClusterer, SyncScorer, NarrativeTracker):
         assert inspect.signature(component).parameters["random_state"].default == Config().run.seed
     assert inspect.signature(VectorIndex).parameters["seed"].default == Config().run.seed
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,12 +18,6 @@ from detector.pipeline.daily import RunSummary, run_daily
 from tests.test_html_report import links_of
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-needs_chromium = pytest.mark.skipif(
-    not Path(CHROMIUM).is_file(),
-    reason="Chromium is not installed (Debian: apt-get install -y chromium); see docs/reports.md",
-)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +39,10 @@ def test_report_command_rewrites_identical_reports(run: tuple[Path, RunSummary],
     ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    for name in ("flags.csv", "members.csv", "pairs.csv", "outlets.csv", "outlets.graphml", "report.html"):
+    tables = [
+        f"{name}.{kind}" for name in ("flags", "members", "pairs", "outlets") for kind in ("csv", "parquet")
+    ]
+    for name in (*tables, "outlets.graphml", "report.html"):
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["config_hash"] == json.loads((out / "manifest.json").read_text())["config_hash"]
@@ -95,7 +91,7 @@ def test_report_links_out_only_to_articles(run: tuple[Path, RunSummary]) -> None
     assert "url(" not in page
 
 
-def browse(page: Path, profile: Path, *extra: str) -> tuple[str, list[str], list[str]]:
+def browse(chromium: str, page: Path, profile: Path, *extra: str) -> tuple[str, list[str], list[str]]:
     """Open ``page`` in headless Chromium with an action in ``extra`` (``--dump-dom``,
     ``--screenshot=...``): ``(stdout, console lines, URLs the page requested)``.
 
@@ -104,7 +100,7 @@ def browse(page: Path, profile: Path, *extra: str) -> tuple[str, list[str], list
     """
     netlog = profile.with_suffix(".netlog.json")
     result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", f"--log-net-log={netlog}",
          "--host-resolver-rules=MAP * ~NOTFOUND", *extra, page.as_uri()],
@@ -120,30 +116,34 @@ def browse(page: Path, profile: Path, *extra: str) -> tuple[str, list[str], list
     return result.stdout, console, requested
 
 
-@needs_chromium
-def test_browse_sees_requests_and_script_errors(tmp_path: Path) -> None:
+def test_browse_sees_requests_and_script_errors(chromium: str, tmp_path: Path) -> None:
     """The checks of the next test can fail: a page that fetches and throws is caught."""
     page = tmp_path / "bad.html"
     page.write_text('<img src="https://example.com/x.png"><script>missing()</script>', encoding="utf-8")
-    _, console, requested = browse(page, tmp_path / "profile", "--dump-dom")
+    _, console, requested = browse(chromium, page, tmp_path / "profile", "--dump-dom")
     assert requested == ["https://example.com/x.png"]
     assert any("Uncaught ReferenceError" in line for line in console)
 
 
-@needs_chromium
 def test_report_renders_offline_in_chromium_without_errors(
-    run: tuple[Path, RunSummary], tmp_path: Path
+    chromium: str, run: tuple[Path, RunSummary], tmp_path: Path
 ) -> None:
     out, _ = run
     n_flags = len(pd.read_csv(out / "flags.csv", encoding="utf-8-sig"))
-    dom, console, requested = browse(out / "report.html", tmp_path / "profile", "--dump-dom")
+    dom, console, requested = browse(chromium, out / "report.html", tmp_path / "profile", "--dump-dom")
     assert requested == []
     assert console == []
     # The counter is filled in by the page's script, so this shows the script ran.
     assert f"{n_flags} of {n_flags} narratives shown" in dom
     assert dom.count('src="data:image/png;base64,') == n_flags
     shot = tmp_path / "report.png"
-    browse(out / "report.html", tmp_path / "profile2", f"--screenshot={shot}", "--window-size=1400,1800")
+    browse(
+        chromium,
+        out / "report.html",
+        tmp_path / "profile2",
+        f"--screenshot={shot}",
+        "--window-size=1400,1800",
+    )
     assert shot.read_bytes().startswith(b"\x89PNG")
 
 

@@ -123,6 +123,8 @@ def test_search_space_covers_every_swept_key_and_the_language_pairs(default_conf
     assert "score.max_lag_hours" in space
     assert "score.min_similarity_by_language_pair.ru-zh" in space
     assert "cluster.window_hours" not in space
+    assert "score.target_fdr" in space  # `detector tune --target-fdr` fixes it instead
+    assert "score.decoys" not in space  # effort, not a verdict
     for name, grid in space.items():
         section, key = name.split(".")[:2]
         assert len(grid) > 1, name

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -172,7 +173,36 @@ def test_write_reports_writes_the_page_and_pairs_before_the_manifest(
 
     monkeypatch.setattr(report, "write_json", spy)
     paths = report.write_reports(tmp_path, flags, members, MANIFEST, pairs=pairs)
-    assert present_at_manifest == [["flags.csv", "members.csv", "pairs.csv", "report.html"]]
-    assert list(paths) == ["flags", "members", "pairs", "report", "manifest"]
+    assert present_at_manifest == [["flags.csv", "flags.parquet", "members.csv", "members.parquet",
+                                    "pairs.csv", "pairs.parquet", "report.html"]]  # fmt: skip
+    assert list(paths) == [
+        "flags", "flags_parquet", "members", "members_parquet", "pairs", "pairs_parquet", "report", "manifest"
+    ]  # fmt: skip
     header = (tmp_path / "pairs.csv").read_text(encoding="utf-8-sig").splitlines()[0]
     assert header.split(",") == report.PAIR_COLUMNS
+
+
+def test_only_the_pages_own_script_and_style_are_allowed_by_hash() -> None:
+    flags, members = frames()
+    page = render_report(flags, members, None, MANIFEST)
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page)
+    assert policy is not None
+    assert page.index(policy.group(0)) < page.index("<style>")
+    directives = dict(d.split(" ", 1) for d in policy.group(1).split("; "))
+    assert directives["default-src"] == "'none'"
+    assert directives["img-src"] == "data:"
+    for tag, directive in (("script", "script-src"), ("style", "style-src")):
+        (body,) = re.findall(rf"<{tag}>(.*?)</{tag}>", page, flags=re.S)
+        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        assert directives[directive] == f"'sha256-{digest}'"
+
+
+def test_bidi_overrides_are_shown_and_dollars_do_not_start_matplotlib_math() -> None:
+    flags, members = frames()
+    members.loc[0, "outlet"] = "$\\evil$ \u202egnp.exe"
+    members.loc[1, "title"] = "\u2067isolate\u2069 and \u200fmark"
+    page = render_report(flags, members, None, MANIFEST)  # the timeline draws "$\evil$" as text
+    assert "\u202e" not in page
+    assert "\u2067" not in page
+    assert "$\\evil$ ⟦U+202E⟧gnp.exe" in page
+    assert "⟦U+2067⟧isolate⟦U+2069⟧ and \u200fmark" in page  # an implicit mark (RLM) stays

@@ -122,7 +122,7 @@ def narratives(draw: st.DrawFn) -> tuple[list[str], list[float], np.ndarray]:
 def flag(frame: pd.DataFrame, vectors: np.ndarray) -> dict[str, object] | None:
     # alpha = 1: the permutation test draws its own random shifts, which would make "flagged or
     # not" differ between the two sides of a property for reasons the property is not about.
-    result = SyncScorer(alpha=1.0).score("N", frame, vectors)
+    result = SyncScorer(alpha=1.0).fit(frame, vectors).score("N", frame, vectors)
     return None if result is None else result[0]
 
 

@@ -158,3 +158,34 @@ def test_a_store_keyed_before_multi_narrative_articles_is_re_keyed_keeping_its_r
                          "narrative_id, article_id, membership FROM incoming")  # fmt: skip
         window = store.clusters_of_window("m", pd.Timestamp("2022-03-16").to_pydatetime())
     assert sorted(window["narrative_id"]) == ["N1", "N2"]
+
+
+def test_replacing_clusters_clears_the_windows_that_now_have_none(tmp_path: Path) -> None:
+    """A re-run in which a window formed no narrative must not leave that window's old rows."""
+    from detector.narratives.cluster import CLUSTER_COLUMNS
+
+    day1, day2 = pd.Timestamp("2022-03-16"), pd.Timestamp("2022-03-17")
+    ends = [day1 + pd.Timedelta(days=3), day2 + pd.Timedelta(days=3)]
+    rows = pd.DataFrame(
+        {"window_start": [day1, day2], "window_end": ends,
+         "label": [0, 0], "narrative_id": ["N1", "N2"], "article_id": ["x1", "x2"], "membership": [0.4, 0.5]}
+    )  # fmt: skip
+    with Store(tmp_path / "s.duckdb") as db:
+        db.replace_clusters("m", rows, [day1.to_pydatetime(), day2.to_pydatetime()])
+        assert db.count("clusters") == 2
+        db.replace_clusters("m", pd.DataFrame(columns=CLUSTER_COLUMNS), [day2.to_pydatetime()])
+        assert db.clusters_of_window("m", day2.to_pydatetime()).empty
+        assert db.clusters_of_window("m", day1.to_pydatetime())["narrative_id"].tolist() == ["N1"]
+        db.replace_clusters("other-method", pd.DataFrame(columns=CLUSTER_COLUMNS), [day1.to_pydatetime()])
+        assert db.count("clusters") == 1
+
+
+def test_an_edit_to_language_or_url_counts_as_an_update(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as db:
+        db.upsert_articles(articles())
+        assert db.upsert_articles(articles().assign(language=["ru", "zh"])) == {
+            "new": 0,
+            "updated": 1,
+            "unchanged": 1,
+        }
+        assert db.upsert_articles(articles().assign(language=["ru", "zh"], url=["u", ""]))["updated"] == 1

@@ -95,6 +95,8 @@ def eval_command(
               help="Most false flags per 1,000 articles allowed on every tuning feed.")  # fmt: skip
 @click.option("--rounds", type=click.IntRange(1), default=2, show_default=True,
               help="Coordinate-descent rounds.")  # fmt: skip
+@click.option("--target-fdr", type=click.FloatRange(0, 1), default=None,
+              help="Fix [score] target_fdr (not swept): tune for most events at this FDR.")  # fmt: skip
 @store_option
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every trial as JSON here.")
 @domain_errors
@@ -105,6 +107,7 @@ def tune_command(
     out_path: str,
     budget: float,
     rounds: int,
+    target_fdr: float | None,
     store_path: str | None,
     json_out: str | None,
 ) -> None:
@@ -122,7 +125,9 @@ def tune_command(
     if not tune_files.feeds or tune_files.narratives or tune_files.semeval_pairs:
         raise InputError(", ".join(data), "tune takes event feeds only", "pass *_feed.csv files to --data")
     store = store_file(config, Path(EVAL_CACHE), store_path)
-    tuned = tune_on_feeds(config, config_path, tune_files.feeds, held_files.feeds, store, budget, rounds)
+    tuned = tune_on_feeds(
+        config, config_path, tune_files.feeds, held_files.feeds, store, budget, rounds, target_fdr
+    )
     chosen = pd.DataFrame([{"param": p, "start": a, "tuned": b} for p, (a, b) in tuned.changes.items()])
     print_table("Chosen values (start -> tuned)", chosen)
     print_table("Start vs tuned config, tuned-on vs held-out feeds", tuned.summary)

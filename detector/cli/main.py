@@ -1,7 +1,8 @@
 """Command line: a thin layer over the library. Domain errors become one clean line and exit 2.
 
 One module per command group: :mod:`detector.cli.daily` (run, backfill, ingest),
-:mod:`detector.cli.review` (report, show), :mod:`detector.cli.evaluation` (eval, tune, bury); the
+:mod:`detector.cli.review` (report, show), :mod:`detector.cli.evaluation` (eval, tune, bury),
+:mod:`detector.cli.watch` (track, search); the
 options they share are defined once in :mod:`detector.cli.options`. Each command imports the
 library lazily, so ``detector --help`` answers at once.
 """
@@ -16,6 +17,7 @@ from detector import __version__
 from detector.cli.daily import ingest_command, run_command
 from detector.cli.evaluation import bury_command, eval_command, tune_command
 from detector.cli.review import report_command, show_command
+from detector.cli.watch import search_command, track_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,6 +39,8 @@ main.add_command(show_command)
 main.add_command(eval_command)
 main.add_command(tune_command)
 main.add_command(bury_command)
+main.add_command(track_command)
+main.add_command(search_command)
 
 
 if __name__ == "__main__":  # `python -m detector.cli.main` runs from a checkout without installing

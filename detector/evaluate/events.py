@@ -1,7 +1,9 @@
 """Event level: run the real daily pipeline on a feed with injected events and score its flags.
 
-The pipeline is driven only through ``detector.pipeline.daily.run_daily`` and read back only through its
-``members.csv``, so this keeps working while the method inside changes.
+The pipeline is driven only through ``detector.pipeline.daily.run_daily`` and read back only
+through its ``members.parquet`` (the exact twin of ``members.csv``: feed ids verbatim, where the
+CSV guards cells against spreadsheet formulas), so this keeps working while the method inside
+changes.
 """
 
 from __future__ import annotations
@@ -42,14 +44,13 @@ def feed_store(store: Path, feed: Path) -> Path:
     return store.with_name(f"{store.stem}-{feed.stem}-{digest}{store.suffix or '.duckdb'}")
 
 
-def read_narratives(members_csv: Path) -> list[Narrative]:
-    """Flagged narratives from a ``members.csv`` (``narrative_id, id, bloc, published_at`` ...)."""
-    if not members_csv.is_file() or members_csv.stat().st_size == 0:
+def read_narratives(members_file: Path) -> list[Narrative]:
+    """Flagged narratives from a ``members.parquet`` (``narrative_id, id, bloc, published_at`` ...)."""
+    if not members_file.is_file():
         return []
-    members = pd.read_csv(members_csv, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    members = pd.read_parquet(members_file, columns=["narrative_id", "id", "bloc", "published_at"])
     if members.empty:
         return []
-    members = members.assign(published_at=pd.to_datetime(members["published_at"], utc=True))
     narratives = []
     for nid, group in members.groupby("narrative_id", sort=True):
         # Leader = bloc of the earliest cn-or-ru member; control articles say nothing about it.
@@ -71,7 +72,7 @@ def evaluate_feed(
     with tempfile.TemporaryDirectory(prefix="eval-") as tmp:
         out = out_dir or Path(tmp)
         summary = run_daily(config, [str(feed_path)], out, feed_store(store, feed_path))
-        narratives = read_narratives(out / "members.csv")
+        narratives = read_narratives(out / "members.parquet")
     scores = score_events(events, narratives, len(feed))
     log.info(
         "%s: recall %s, %.2f false flags / 1k, %.1f s",

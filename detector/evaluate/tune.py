@@ -42,7 +42,9 @@ NOT_SWEPT = {
     "cluster.step_hours",
     "score.top_pairs",
     "score.permutations",
+    "score.decoys",
 }
+TARGET_FDR = "score.target_fdr"
 PAIR_THRESHOLDS = "score.min_similarity_by_language_pair"
 THRESHOLD_GRID = [round(x, 2) for x in np.arange(0.30, 0.701, 0.05)]
 KNOWN_GRIDS: dict[str, list[Any]] = {
@@ -246,18 +248,25 @@ def tune_on_feeds(
     store: Path,
     budget: float,
     rounds: int,
+    target_fdr: float | None = None,
 ) -> TuneReport:
     """Tune ``config`` (read from ``source``) on ``tune_feeds`` (``(feed, truth)`` pairs) within a
-    false-flag ``budget``, and score the start and the tuned config on both splits."""
+    false-flag ``budget``, and score the start and the tuned config on both splits.
+
+    With ``target_fdr`` the run's error rate is fixed there (``[score] target_fdr``, not swept):
+    the sweep then finds the settings that flag the most events at that estimated FDR."""
+    if target_fdr is not None:
+        config = set_param(config, TARGET_FDR, target_fdr)
 
     def scores_on(feeds: tuple[tuple[Path, Path], ...], cfg: Config) -> list[EventScores]:
         return [evaluate_feed(cfg, feed, truth, store).scores for feed, truth in feeds]
 
     languages = cross_bloc_language_pairs(load_feed_events(f, t)[0] for f, t in tune_feeds)
     clock = time.perf_counter()
-    result = coordinate_descent(
-        config, search_space(config, languages), lambda c: scores_on(tune_feeds, c), Objective(budget), rounds
-    )
+    space = search_space(config, languages)
+    if target_fdr is not None:
+        space.pop(TARGET_FDR, None)
+    result = coordinate_descent(config, space, lambda c: scores_on(tune_feeds, c), Objective(budget), rounds)
     seconds = round(time.perf_counter() - clock, 1)
     rows = []
     for label, cfg in (("start", config), ("tuned", result.best)):

@@ -1,28 +1,27 @@
 """Cluster each sliding time window (sync-graph by default, or HDBSCAN) and link clusters across
-windows into narratives with stable ids.
+windows and runs into narratives with stable ids.
 
 Windows sit on a fixed grid (multiples of ``step_hours`` since the Unix epoch), so a daily
 incremental run sees exactly the windows a batch run over the same days sees. With HDBSCAN a
 window's clustering depends only on the articles inside it; with the sync-graph an article's
 hubness is measured over the other bloc within ± the window length, so articles published up to
-that long *after* a window can still move its edges: an incremental day-by-day run equals a
-batch run for narratives whose articles are more than one window length older than the newest
-data (tests/reliability checks this on real data). A cluster that shares enough members with a
-cluster of the previous window continues that narrative and keeps its id; ids of new narratives
-are derived from their content (first window + member ids), never from a counter, so re-running
-a day cannot renumber anything.
+that long *after* a window can still move its edges: an incremental day-by-day run finds the
+same narratives (member sets) as a batch run for narratives whose articles are more than one
+window length older than the newest data (tests/reliability checks this on real data).
+
+Each window's clusters are named by :func:`detector.narratives.lineage.name_clusters`: an id the store
+already holds for the same window first, then the previous window's, else a new content-derived
+id (the rule, and why ids depend on the store's history, is in :mod:`detector.narratives.lineage`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 import faiss
 import numpy as np
@@ -30,14 +29,13 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from detector.index import CrossBlocSearcher
+from detector.narratives.lineage import Lineage, name_clusters
 from detector.narratives.sync_graph import add_passage_edges, components, csls_edges, unit_components
 from detector.parallel import Mapper, serial_map
 from detector.params import Constraint, Interval, OneOf, validate_params
 from detector.times import epoch_seconds, to_seconds
 
 log = logging.getLogger(__name__)
-
-Key = TypeVar("Key", int, str)
 
 CLUSTER_COLUMNS = ["window_start", "window_end", "label", "narrative_id", "article_id", "membership"]
 
@@ -46,14 +44,6 @@ CLUSTER_COLUMNS = ["window_start", "window_end", "label", "narrative_id", "artic
 class Window:
     start: datetime
     end: datetime
-
-
-@dataclass
-class Lineage:
-    """How narratives continued, merged or split from one window to the next."""
-
-    merges: list[tuple[str, str, str]] = field(default_factory=list)  # (window, kept, absorbed)
-    splits: list[tuple[str, str, str]] = field(default_factory=list)  # (window, parent, new child)
 
 
 def window_grid(first: datetime, last: datetime, window_hours: int, step_hours: int) -> list[Window]:
@@ -67,11 +57,6 @@ def window_grid(first: datetime, last: datetime, window_hours: int, step_hours: 
         windows.append(Window(start, start + length))
         start += step
     return windows
-
-
-def narrative_id(window: Window, member_ids: list[str]) -> str:
-    digest = hashlib.sha256("\x1f".join([window.start.isoformat(), *sorted(member_ids)]).encode())
-    return f"N{window.start:%Y%m%d}-{digest.hexdigest()[:8]}"
 
 
 class WindowClusterer:
@@ -207,15 +192,17 @@ class WindowClusterer:
         articles: pd.DataFrame,
         vectors: np.ndarray,
         windows: list[Window],
-        previous_of: Callable[[Window], pd.DataFrame],
+        stored_of: Callable[[Window], pd.DataFrame],
         units: tuple[np.ndarray, np.ndarray] | None = None,
         mapper: Mapper = serial_map,
     ) -> tuple[pd.DataFrame, Lineage]:
         """Cluster ``windows`` in time order.
 
         ``articles`` (``id, bloc, published_at``) must be sorted by time, ``vectors`` in the same
-        order. ``previous_of(window)`` gives the stored clusters of the window one step earlier
-        (empty if none), so narratives continue across separate runs. ``units`` =
+        order. ``stored_of(window)`` gives the clusters (``narrative_id, article_id``) the store
+        holds for a window from earlier runs of the same method (empty if none): asked for each
+        window and for the one before the first, it carries ids across runs (see the module
+        doc for the rule). ``units`` =
         ``(passage vectors, article row of each passage)`` makes the sync-graph match passages
         (``[passages] unit = "passage"``); article vectors still serve the rescue step.
 
@@ -232,7 +219,9 @@ class WindowClusterer:
         edges = self.scope_edges(articles["bloc"].to_numpy(), times, vectors, units)
         labelled = mapper(partial(label_window, self, vectors, edges), bounds)
         lineage = Lineage()
+        step = timedelta(hours=self.step_hours)
         frames: list[pd.DataFrame] = []
+        held: dict[str, str] = {}  # id the store held in a re-clustered window -> its first one
         previous: pd.DataFrame | None = None
         ids = articles["id"].to_numpy()
         for window, (lo, hi), members in tqdm(
@@ -249,11 +238,15 @@ class WindowClusterer:
                 }
             )
             if previous is None:
-                previous = previous_of(window)
-            frame = self._link(window, frame, previous, lineage)
+                previous = stored_of(Window(window.start - step, window.end - step))
+            stored = stored_of(window)
+            for nid in stored["narrative_id"]:
+                held.setdefault(str(nid), window.start.isoformat())
+            frame = name_clusters(window.start, frame, stored, previous, self.link_overlap, lineage)
             frames.append(frame)
             previous = frame
         result = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CLUSTER_COLUMNS)
+        lineage.record_dropped(held, set(result["narrative_id"]))
         return result[CLUSTER_COLUMNS], lineage
 
     def rescue_members(self, vectors: np.ndarray, members: pd.DataFrame) -> pd.DataFrame:
@@ -294,44 +287,6 @@ class WindowClusterer:
             passage_edges["similarity"] >= self.passage_min_similarity
         )
         return add_passage_edges(edges, passage_edges[strong], unit_article, len(vectors))
-
-    def _link(
-        self, window: Window, frame: pd.DataFrame, previous: pd.DataFrame, lineage: Lineage
-    ) -> pd.DataFrame:
-        prev_sets = {nid: set(g["article_id"]) for nid, g in previous.groupby("narrative_id", sort=True)}
-        claims: list[tuple[float, int, str]] = []  # (overlap, label, previous narrative)
-        sets = {int(label): set(g["article_id"]) for label, g in frame.groupby("label", sort=True)}
-        prev_exclusive = exclusive_members(prev_sets)
-        for label, members in exclusive_members(sets).items():
-            for nid, prev in prev_exclusive.items():
-                shared = len(members & prev)
-                if shared and shared / min(len(members), len(prev)) >= self.link_overlap:
-                    claims.append((shared / min(len(members), len(prev)), label, nid))
-        assigned: dict[int, str] = {}
-        taken: set[str] = set()
-        # Strongest overlaps first; ties broken by label then id so the outcome is deterministic.
-        for _, label, nid in sorted(claims, key=lambda c: (-c[0], c[1], c[2])):
-            if label not in assigned and nid not in taken:
-                assigned[label] = nid
-                taken.add(nid)
-        stamp = window.start.isoformat()
-        for label, members in sets.items():
-            if label not in assigned:
-                assigned[label] = narrative_id(window, list(members))
-        for _, label, nid in sorted(claims, key=lambda c: (c[1], c[2])):
-            if nid not in taken:  # a previous narrative that went on only inside another one
-                lineage.merges.append((stamp, assigned[label], nid))
-            elif assigned[label] != nid:  # a previous narrative that went on in two clusters
-                lineage.splits.append((stamp, nid, assigned[label]))
-        return frame.assign(narrative_id=frame["label"].map(assigned))
-
-
-def exclusive_members(sets: dict[Key, set[str]]) -> dict[Key, set[str]]:
-    """Each group without the articles it shares with another group of the same window (a
-    transcript in two narratives, passage units), unless that would leave it empty: a shared
-    transcript alone must not make one narrative continue as another."""
-    counts = Counter(article for members in sets.values() for article in members)
-    return {key: {a for a in members if counts[a] == 1} or members for key, members in sets.items()}
 
 
 def rescue_noise(

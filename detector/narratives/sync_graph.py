@@ -22,6 +22,10 @@ from scipy.sparse.csgraph import connected_components
 
 from detector.index import CrossBlocSearcher
 
+# Article rows and matching units are positions (int64), scores are float64.
+EDGE_DTYPES = {"cn": np.int64, "ru": np.int64, "similarity": np.float64, "csls": np.float64,
+               "cn_unit": np.int64, "ru_unit": np.int64}  # fmt: skip
+
 
 def csls_edges(
     vectors: np.ndarray,
@@ -53,9 +57,8 @@ def csls_edges(
     # survive the roll-up.
     k_units = k if unit_article is None else 3 * k
     edges = searcher.neighbours(vectors, blocs[owner], times[owner], k=k_units, max_lag_hours=max_lag_hours)
-    columns = ["cn", "ru", "similarity", "csls", "cn_unit", "ru_unit"]
     if edges.empty:
-        return pd.DataFrame(columns=columns)
+        return no_edges()
     edges = edges.assign(src=owner[edges["source"]], dst=owner[edges["target"]])
     # Per source unit, each target article once (through its best unit), ranked by similarity.
     best = edges.sort_values(["source", "dst", "similarity"], ascending=[True, True, False], kind="stable")
@@ -77,9 +80,15 @@ def csls_edges(
             "csls": 2 * sims - hub[mutual["source"].to_numpy()] - hub[mutual["target"].to_numpy()],
             "cn_unit": mutual["source"].to_numpy(), "ru_unit": mutual["target"].to_numpy(),
         },
-        columns=columns,
+        columns=list(EDGE_DTYPES),
     )  # fmt: skip
-    return in_edge_order(pairs)
+    return in_edge_order(pairs.astype(EDGE_DTYPES))
+
+
+def no_edges() -> pd.DataFrame:
+    """An edge table without rows, typed like one with rows: a window or a feed with no
+    cross-bloc pair (one bloc only, blocs on days apart) goes through the same code as any other."""
+    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in EDGE_DTYPES.items()})
 
 
 def in_edge_order(edges: pd.DataFrame) -> pd.DataFrame:

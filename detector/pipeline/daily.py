@@ -2,17 +2,22 @@
 
 Idempotent and incremental: the run id is derived from the method and the input's content, so a
 re-run replaces its own rows; embeddings come from the store's cache; windows sit on a fixed grid,
-so yesterday's clusters are reused as today's "previous window" and narrative ids carry over.
+so the clusters earlier runs stored for the windows a run re-clusters (and for the window before
+its first) name its narratives, and ids carry over (:mod:`detector.narratives.lineage`). A run on which no
+cross-bloc narrative can form says why in the manifest's ``warnings``
+(:mod:`detector.pipeline.run_warnings`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,13 +28,18 @@ from detector.embed.passages import PassageMatcher, PassageStage
 from detector.faults import checkpoint
 from detector.index import CrossBlocSearcher, VectorIndex
 from detector.io import file_sha256
-from detector.narratives.cluster import Lineage, Window, WindowClusterer, iter_narratives
+from detector.narratives.cluster import Window, WindowClusterer, iter_narratives
+from detector.narratives.lineage import Lineage
 from detector.parallel import Mapper, serial_map
+from detector.pipeline.decoys import DecoyResult, run_decoys
 from detector.pipeline.engine import Engine, LocalEngine, make_engine
 from detector.pipeline.limits import MemoryGuard
 from detector.pipeline.manifest import environment
+from detector.pipeline.run_warnings import run_warnings
+from detector.pipeline.watch import watch_run, write_run_watch
 from detector.report.findings import Findings, assemble_findings
-from detector.report.writer import write_csv, write_reports
+from detector.report.writer import write_reports, write_table
+from detector.scoring.fdr import NullEstimate
 from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader, IngestResult
@@ -83,10 +93,17 @@ def store_file(config: Config, out_dir: Path, store: str | Path | None = None) -
     return Path(store or config.arguments("store")["path"] or out_dir / "detector.duckdb")
 
 
+# Every article field a result depends on (title and text through content_hash): an edit to any
+# of them is another input, hence another run id. Not source_file/source_row (where it was read).
+RUN_ID_FIELDS = ("id", "outlet", "bloc", "language", "published_at", "url", "content_hash")
+
+
 def run_id_for(method_hash: str, articles: pd.DataFrame) -> str:
+    """``run-`` + a hash of the method and every field of every article that changes results."""
     digest = hashlib.sha256(method_hash.encode())
-    for article_id, chash in zip(articles["id"], articles["content_hash"], strict=True):
-        digest.update(f"{article_id}\x1f{chash}\n".encode())
+    stamps = articles["published_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    for row in zip(*(stamps if f == "published_at" else articles[f] for f in RUN_ID_FIELDS), strict=True):
+        digest.update(json.dumps([str(v) for v in row], ensure_ascii=False).encode() + b"\n")
     return f"run-{digest.hexdigest()[:12]}"
 
 
@@ -153,13 +170,31 @@ def run_daily(
         clusters, lineage = cluster_windows(
             db, clusterer, method, windows, articles, vectors, matcher, engine.map
         )
-        db.replace_clusters(method, clusters)
+        db.replace_clusters(method, clusters, [w.start.replace(tzinfo=None) for w in windows])
         checkpoint("clustered")
         lap("cluster")
-        found = score_narratives(
-            db, scorer, links, embedding, method, clusters, articles, vectors, matcher, engine.map
+        scorer.fit(articles, vectors)
+        decoys = run_decoys(
+            db,
+            clusterer,
+            scorer,
+            embedding,
+            stage,
+            articles,
+            vectors,
+            links.republication_similarity,
+            engine.map,
+        )
+        lap("decoys")
+        found, null = score_narratives(
+            db, scorer, links, embedding, method, clusters, articles, vectors, decoys, matcher, engine.map
         )
         lap("score")
+        watched = None
+        if config.watch.watchlist:  # docs/watchlists.md: watched narratives beside the discovered ones
+            watched = watch_run(config, db, embedding, links.registry, articles, found.flags, found.members)
+            found = replace(found, flags=watched.flags)
+            lap("watch")
         manifest = {
             "run_id": run_id,
             "started_at": started.isoformat(),
@@ -180,16 +215,23 @@ def run_daily(
                 "narratives": int(clusters["narrative_id"].nunique()),
                 "merges": len(lineage.merges),
                 "splits": len(lineage.splits),
+                "dropped": len(lineage.dropped),
                 "flags": len(found.flags),
             },
+            "decoys": decoys.summary(),
+            "null": null,
+            "lineage": lineage.as_dict(),
+            "warnings": run_warnings(feed.articles, articles, windows, clusters),
             "environment": environment(),
         }
         if not feed.rejected.empty:
-            write_csv(feed.rejected, out_dir / "rejected.csv", list(feed.rejected.columns))
+            write_table(feed.rejected, out_dir / "rejected.csv", list(feed.rejected.columns))
         else:  # a stale rejected.csv from an earlier run would be read as this run's
-            (out_dir / "rejected.csv").unlink(missing_ok=True)
+            for stale in ("rejected.csv", "rejected.parquet"):
+                (out_dir / stale).unlink(missing_ok=True)
         lap("report")
         manifest["timings_s"] = timings
+        write_run_watch(out_dir, watched, manifest)  # first, so report.html can link to them
         write_reports(out_dir, found.flags, found.members, manifest, pairs=found.pairs, outlets=found.outlets)
         db.put_report_frames(run_id, vars(found))  # so `detector report --run` can re-write them
         checkpoint("reported")
@@ -218,13 +260,12 @@ def cluster_windows(
     matcher: PassageMatcher | None = None,
     mapper: Mapper = serial_map,
 ) -> tuple[pd.DataFrame, Lineage]:
-    step = pd.Timedelta(hours=clusterer.step_hours)
 
-    def previous_of(window: Window) -> pd.DataFrame:
-        return db.clusters_of_window(method, (window.start - step).replace(tzinfo=None))
+    def stored_of(window: Window) -> pd.DataFrame:
+        return db.clusters_of_window(method, window.start.replace(tzinfo=None))
 
     units = None if matcher is None else (matcher.vectors, matcher.passages["article_pos"].to_numpy())
-    return clusterer.run(articles, vectors, windows, previous_of, units, mapper)
+    return clusterer.run(articles, vectors, windows, stored_of, units, mapper)
 
 
 def score_narratives(
@@ -236,18 +277,21 @@ def score_narratives(
     clusters: pd.DataFrame,
     scope: pd.DataFrame,
     scope_vectors: np.ndarray,
+    decoys: DecoyResult,
     matcher: PassageMatcher | None = None,
     mapper: Mapper = serial_map,
-) -> Findings:
-    """Score every narrative this run touched, over all its stored members (earlier runs too).
+) -> tuple[Findings, dict[str, Any]]:
+    """Score every narrative this run touched, over all its stored members (earlier runs too),
+    and flag those the decoys say are unlikely to be chance; with what the manifest says of it.
 
     ``scope`` (with ``scope_vectors``) are the run's articles; its control articles are the
     baseline for the shared-news check.
     """
+    null: dict[str, Any] = {"target_fdr": scorer.target_fdr, "estimated": bool(decoys.shifts)}
     touched = sorted(clusters["narrative_id"].unique())
     members = db.narrative_members(method, touched)
     if members.empty:
-        return Findings.empty()
+        return Findings.empty(), null | null_summary(pd.DataFrame(), pd.DataFrame(), None)
     articles = members.drop_duplicates("id").sort_values(["published_at", "id"]).reset_index(drop=True)
     vectors = embedding.vectors(db, articles)
     position = pd.Series(np.arange(len(articles)), index=articles["id"])
@@ -256,7 +300,7 @@ def score_narratives(
         for nid, ids in iter_narratives(members[["narrative_id", "article_id"]])
     ]
     is_control = (scope["bloc"] == "control").to_numpy()
-    flags, pairs = scorer.score_all(
+    candidates, pairs = scorer.score_all(
         narratives,
         articles,
         vectors,
@@ -265,8 +309,33 @@ def score_narratives(
         matcher,
         mapper,
     )
+    flags, estimate = scorer.select(
+        candidates,
+        decoys.candidates if decoys.shifts else None,
+        decoys.real_opportunity,
+        decoys.decoy_opportunity,
+    )
+    null |= null_summary(candidates, flags, estimate)
     if flags.empty:
-        return Findings.empty()
-    return assemble_findings(
+        return Findings.empty(), null
+    pairs = pairs[pairs["narrative_id"].isin(set(flags["narrative_id"]))]
+    findings = assemble_findings(
         flags, pairs, narratives, articles, vectors, members, links, passages=matcher is not None
     )
+    return findings, null
+
+
+def null_summary(
+    candidates: pd.DataFrame, flags: pd.DataFrame, estimate: NullEstimate | None
+) -> dict[str, Any]:
+    """What the manifest says of the decoys' verdict: the candidates, the evidence cut the target
+    FDR implied, and how many of the run's flags are expected to be chance (the plain estimate)."""
+    summary: dict[str, Any] = {"candidates": len(candidates)}
+    if estimate is None or flags.empty:
+        return summary | {"evidence_threshold": None, "expected_false_flags": 0.0 if estimate else None}
+    threshold = float(flags["evidence"].min())
+    expected = float((estimate.decoy_scores >= threshold).sum() * estimate.scale)
+    return summary | {
+        "evidence_threshold": threshold, "expected_false_flags": round(expected, 3),
+        "decoy_draws": round(estimate.draws, 3),
+    }  # fmt: skip

@@ -2,8 +2,8 @@
 the CSV writer, the HTML page and the findings assembly."""
 
 FLAG_COLUMNS = [
-    "rank", "narrative_id", "label", "p_value", "score", "direction", "lag_hours", "leader_outlet",
-    "best_similarity", "mean_top_similarity", "best_pair_lag_hours",
+    "rank", "narrative_id", "label", "q_value", "evidence", "cross_edges", "p_value", "score", "direction",
+    "lag_hours", "leader_outlet", "best_similarity", "mean_top_similarity", "best_pair_lag_hours",
     "best_cn_id", "best_cn_outlet", "best_cn_published_at", "best_cn_title", "best_cn_url",
     "best_ru_id", "best_ru_outlet", "best_ru_published_at", "best_ru_title", "best_ru_url",
     "first_cn_id", "first_cn_outlet", "first_cn_published_at", "first_cn_title", "first_cn_url",
@@ -12,6 +12,8 @@ FLAG_COLUMNS = [
     "control_coverage", "control_share", "control_outlets", "burstiness", "path", "channel_path",
     "language_path", "first_seen", "last_seen",
 ]  # fmt: skip
+# Watched narratives a flag's members hit (docs/watchlists.md): only in runs with [watch] watchlist.
+WATCHED_COLUMN = "watched"
 MEMBER_COLUMNS = [
     "narrative_id", "id", "outlet", "bloc", "language", "channel_type", "published_at", "title", "url",
     "similarity_to_centre", "membership", "rescued", "passage", "passage_start", "passage_end",

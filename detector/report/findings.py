@@ -63,8 +63,7 @@ def assemble_findings(
         strength = members[members["narrative_id"] == nid].groupby("article_id")["membership"].max()
         group["membership"] = group["id"].map(strength).round(4)
         group["rescued"] = group["membership"] == 0  # joined as a near-copy, not through an edge
-        central = group.iloc[int(np.argmax(sims))]
-        labels[nid] = " ".join(str(central["title"] or central["text"]).split())[:120]
+        labels[nid] = narrative_label(group)
         rows.append(group)
     flags.insert(0, "rank", np.arange(1, len(flags) + 1))
     flags.insert(2, "label", flags["narrative_id"].map(labels))
@@ -84,17 +83,35 @@ def assemble_findings(
     return Findings(flags, member_rows, pairs, outlet_edges(member_rows, pairs))
 
 
+def narrative_label(group: pd.DataFrame) -> str:
+    """Title (or start of the text) of the member closest to the centre, by the rounded
+    ``similarity_to_centre`` the reports show; ties go to the earliest, then the smallest feed id.
+
+    Ties are the rule, not the exception: the two members of a pair are equally close to their
+    mean, and the unrounded cosines then differ only by float noise, which differs between a
+    fresh and an incremental store (vectors embedded in other batches).
+    """
+    ranked = group.sort_values(
+        ["similarity_to_centre", "published_at", "id"], ascending=[False, True, True], kind="stable"
+    )
+    central = ranked.iloc[0]
+    return " ".join(str(central["title"] or central["text"]).split())[:120]
+
+
 def member_passages(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Per (narrative, article): the passage of its most similar evidence pair, with offsets."""
+    """Per (narrative, article): the passage of its most similar evidence pair (ties: the better
+    ranked pair), with offsets."""
+    fields = ["id", "passage", "passage_start", "passage_end"]
     sides = [
-        pairs[["narrative_id", "similarity", f"{side}_id", f"{side}_passage", f"{side}_passage_start",
-               f"{side}_passage_end"]].set_axis(
-            ["narrative_id", "similarity", "id", "passage", "passage_start", "passage_end"], axis=1
+        pairs[["narrative_id", "similarity", "pair_rank", *(f"{side}_{f}" for f in fields)]].set_axis(
+            ["narrative_id", "similarity", "pair_rank", *fields], axis=1
         )
         for side in ("cn", "ru")
-    ]  # fmt: skip
-    best = pd.concat(sides).sort_values(["narrative_id", "id", "similarity"], ascending=[True, True, False])
-    return best.drop_duplicates(["narrative_id", "id"]).drop(columns="similarity")
+    ]
+    best = pd.concat(sides).sort_values(
+        ["narrative_id", "id", "similarity", "pair_rank"], ascending=[True, True, False, True], kind="stable"
+    )
+    return best.drop_duplicates(["narrative_id", "id"]).drop(columns=["similarity", "pair_rank"])
 
 
 def spread_paths(members: pd.DataFrame, registry: OutletRegistry) -> dict[str, str]:

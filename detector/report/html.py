@@ -2,8 +2,10 @@
 
 Offline by construction: styles, script and timeline images (PNG data URIs) are inline, so the
 page makes no network request; the only outside links are the articles' own ``url`` values, as
-plain ``<a>`` links an analyst may choose to follow. The page is a function of the report frames
-and the manifest alone (no rendering time, PNG metadata without the software version), so
+plain ``<a>`` links an analyst may choose to follow. Every value is escaped, and a
+Content-Security-Policy lets only the page's own script and style run (the feeds are written by
+the outlets we watch: see :mod:`detector.report.safety`). The page is a function of the report
+frames and the manifest alone (no rendering time, PNG metadata without the software version), so
 ``detector report --run`` re-renders it byte for byte.
 """
 
@@ -23,18 +25,19 @@ import pandas as pd
 from detector.io import atomic_writer
 from detector.report.channels import channel_summary, channels_of
 from detector.report.columns import FLAG_COLUMNS
+from detector.report.safety import csp_meta, plain_label, show_bidi_controls
 from detector.sources.ingest import headline
 from detector.times import iso_utc
 
 BLOC_COLOURS = {"cn": "#c62828", "ru": "#1565c0", "control": "#9e9e9e"}
 OTHER_COLOUR = "#6d4c41"
 SUMMARY_COLUMNS = [
-    "rank", "narrative_id", "label", "p_value", "score", "direction", "lag_hours", "leader_outlet",
-    "best_similarity", "n_articles", "n_cn", "n_ru", "outlets_cn", "outlets_ru", "languages",
+    "rank", "narrative_id", "label", "q_value", "evidence", "p_value", "direction", "lag_hours",
+    "leader_outlet", "best_similarity", "n_articles", "n_cn", "n_ru", "outlets_cn", "outlets_ru", "languages",
     "channel_path", "language_path", "control_share", "burstiness", "first_seen", "last_seen",
 ]  # fmt: skip
 # Written by other stages when they run; linked from the page only when present in the folder.
-OPTIONAL_FILES = ("outlets.csv", "outlets.graphml")
+OPTIONAL_FILES = ("outlets.csv", "outlets.graphml", "watch.html", "watch_hits.csv", "watch_summary.csv")
 MAX_PAIRS = 10
 CONTEXT_CHARS = 240  # of the article's text shown around a highlighted passage, each side
 
@@ -111,7 +114,7 @@ def render_report(
     run_id = str(manifest.get("run_id", ""))
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="en"><head><meta charset="utf-8">{csp_meta([SCRIPT], [STYLE])}',
         f"<title>Narrative sync report {_e(run_id)}</title><style>{STYLE}</style></head><body>",
         f"<h1>Narrative sync report <code>{_e(run_id)}</code></h1>",
         _run_facts(manifest, files),
@@ -173,9 +176,9 @@ def timeline_png(group: pd.DataFrame, best: tuple[str, str] | None = None) -> by
             ax.plot(ends["when"].to_numpy(), ends["outlet"].map(row_of), color="black", linestyle="--",
                     linewidth=1, label="best pair", zorder=2)  # fmt: skip
     bloc_of = frame.drop_duplicates("outlet").set_index("outlet")["bloc"]
-    ax.set_yticks(range(len(outlets)), labels=outlets)
-    for label in ax.get_yticklabels():
-        label.set_color(BLOC_COLOURS.get(str(bloc_of[label.get_text()]), OTHER_COLOUR))
+    ax.set_yticks(range(len(outlets)), labels=[plain_label(str(o)) for o in outlets])
+    for label, outlet in zip(ax.get_yticklabels(), outlets, strict=True):
+        label.set_color(BLOC_COLOURS.get(str(bloc_of[outlet]), OTHER_COLOUR))
     ax.set_ylim(len(outlets) - 0.5, -0.5)
     locator = AutoDateLocator()  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
@@ -233,7 +236,10 @@ def _narrative(
     title = f"#{_e(_cell('rank', flag.get('rank')))} {nid}"
     facts = ", ".join(
         f"{label} {_e(_cell(key, flag.get(key)))}"
-        for key, label in [("p_value", "p-value"), ("score", "score"), ("direction", "direction"),
+        for key, label in [("q_value", "q-value"), ("evidence", "evidence"),
+                           ("cross_edges", "cross-bloc edges"),
+                           ("outlets_cn", "cn outlets"), ("outlets_ru", "ru outlets"),
+                           ("p_value", "timing p-value"), ("score", "score"), ("direction", "direction"),
                            ("lag_hours", "first-to-first lag (h)"), ("best_similarity", "best similarity"),
                            ("n_cn", "cn articles"), ("n_ru", "ru articles"),
                            ("control_coverage", "control articles"), ("control_outlets", "control outlets")]
@@ -395,4 +401,4 @@ def _cell(column: str, value: Any) -> str:
 
 
 def _e(value: Any) -> str:
-    return html.escape(_cell("", value))
+    return html.escape(show_bidi_controls(_cell("", value)))

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from detector.errors import NotFoundError
 from detector.report.channels import filter_frames
+from detector.report.safety import terminal_safe
 from detector.report.writer import write_reports
 from detector.sources.ingest import headline
 from detector.store.store import Store
@@ -80,7 +81,7 @@ def narrative_view(run_id: str, flag: dict[str, Any], members: pd.DataFrame, wid
     """A rich renderable: headline facts, the members table and a text timeline per outlet."""
     head = Text.assemble(
         (str(flag["narrative_id"]), "bold"), f" (run {run_id}, rank {flag.get('rank')})\n",
-        (str(flag.get("label") or ""), "italic"), "\n",
+        (terminal_safe(str(flag.get("label") or "")), "italic"), "\n",
         f"p-value {flag.get('p_value')}, score {flag.get('score')}, "
         f"direction {flag.get('direction')}, first-to-first lag {flag.get('lag_hours')} h, "
         f"best similarity {flag.get('best_similarity')}, best pair lag {flag.get('best_pair_lag_hours')} h",
@@ -91,8 +92,10 @@ def narrative_view(run_id: str, flag: dict[str, Any], members: pd.DataFrame, wid
     for _, row in members.iterrows():
         bloc = str(row["bloc"])
         articles.add_row(
-            iso_utc(row["published_at"]), Text(bloc, BLOC_STYLES.get(bloc, "")), str(row["outlet"]),
-            str(row.get("language", "")), headline(row), str(row["id"]),
+            iso_utc(row["published_at"]), Text(bloc, BLOC_STYLES.get(bloc, "")), *(
+                Text(terminal_safe(str(value)))  # feed text: not markup, no escape sequences
+                for value in (row["outlet"], row.get("language", ""), headline(row), row["id"])
+            ),
             f"{row.get('similarity_to_centre', float('nan')):.3f}",
         )  # fmt: skip
     return Group(head, articles, timeline(members, width))
@@ -117,7 +120,7 @@ def timeline(members: pd.DataFrame, width: int = 48) -> Table:
             "·" if cell not in counts else "●" if counts[cell] == 1 else str(min(counts[cell], 9))
             for cell in range(width)
         )
-        table.add_row(Text(str(outlet), style), Text(line, style))
+        table.add_row(Text(terminal_safe(str(outlet)), style), Text(line, style))
     return table
 
 

@@ -2,8 +2,10 @@
 ``manifest.json``, written atomically.
 
 CSV conventions (so a spreadsheet opens them right): UTF-8 with BOM (Excel then shows Cyrillic
-and Chinese), RFC 4180 quoting and CRLF line ends, ISO-8601 UTC timestamps, fixed column order.
-Every row that stands for an article carries the feed's own ``id``.
+and Chinese), RFC 4180 quoting and CRLF line ends, ISO-8601 UTC timestamps, fixed column order,
+and no text cell that a spreadsheet would run as a formula (see :mod:`detector.report.safety`).
+Each CSV has a Parquet twin with the same rows unaltered, for programs. Every row that stands for
+an article carries the feed's own ``id``.
 """
 
 from __future__ import annotations
@@ -16,20 +18,36 @@ import pandas as pd
 
 from detector.faults import checkpoint
 from detector.io import atomic_writer, file_sha256, write_json
-from detector.report.columns import FLAG_COLUMNS, MEMBER_COLUMNS, PAIR_COLUMNS
+from detector.report.columns import FLAG_COLUMNS, MEMBER_COLUMNS, PAIR_COLUMNS, WATCHED_COLUMN
 from detector.report.html import write_html_report
+from detector.report.safety import spreadsheet_cells
 from detector.scoring.amplification import EDGE_COLUMNS, write_graphml
 from detector.times import iso_utc
+
+
+def timestamp_columns(columns: list[str]) -> list[str]:
+    return [c for c in columns if c.endswith(("_published_at", "_seen")) or c == "published_at"]
 
 
 def write_csv(frame: pd.DataFrame, path: Path, columns: list[str]) -> None:
     """Spreadsheet-safe CSV (see module doc), atomically."""
     out = frame.reindex(columns=columns).copy()
-    for column in columns:
-        if column.endswith(("_published_at", "_seen")) or column == "published_at":
-            out[column] = out[column].map(iso_utc)
+    for column in timestamp_columns(columns):
+        out[column] = out[column].map(iso_utc)
     with atomic_writer(path, "w", encoding="utf-8-sig", newline="") as handle:
-        out.to_csv(handle, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+        spreadsheet_cells(out).to_csv(handle, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+
+
+def write_table(frame: pd.DataFrame, path: Path, columns: list[str]) -> Path:
+    """``path`` (a CSV, :func:`write_csv`) and its Parquet twin beside it with the values
+    unaltered (text as the feed had it, UTC timestamps, numbers); returns the twin's path."""
+    write_csv(frame, path, columns)
+    twin, out = path.with_suffix(".parquet"), frame.reindex(columns=columns)
+    for column in timestamp_columns(columns):
+        out[column] = pd.to_datetime(out[column], utc=True).dt.as_unit("us")
+    with atomic_writer(twin, "wb") as handle:
+        out.to_parquet(handle, index=False)
+    return twin
 
 
 def write_reports(
@@ -46,21 +64,23 @@ def write_reports(
     Each file is replaced atomically, and the set is marked complete by the manifest: the old one
     is removed first and the new one, with the other files' checksums, is written last. A crash
     in between leaves no manifest.json, never one that vouches for half-written reports.
-    ``report.html`` comes after the CSVs and the outlet graph, so it can link to them.
+    ``report.html`` comes after the CSVs and the outlet graph, so it can link to them. Each CSV
+    ``<name>`` has its Parquet twin under ``<name>_parquet``.
     """
     manifest_path = out_dir / "manifest.json"
     manifest_path.unlink(missing_ok=True)
-    paths = {"flags": out_dir / "flags.csv", "members": out_dir / "members.csv"}
-    write_csv(flags, paths["flags"], FLAG_COLUMNS)
-    checkpoint("report")
-    write_csv(members, paths["members"], MEMBER_COLUMNS)
-    if pairs is not None:
-        paths["pairs"] = out_dir / "pairs.csv"
-        write_csv(pairs, paths["pairs"], PAIR_COLUMNS)
+    watched = [WATCHED_COLUMN] if WATCHED_COLUMN in flags.columns else []
+    tables = {"flags": (flags, FLAG_COLUMNS + watched), "members": (members, MEMBER_COLUMNS)}
+    tables |= {"pairs": (pairs, PAIR_COLUMNS)} if pairs is not None else {}
+    tables |= {"outlets": (outlets, EDGE_COLUMNS)} if outlets is not None else {}
+    paths: dict[str, Path] = {}
+    for name, (frame, columns) in tables.items():
+        paths[name] = out_dir / f"{name}.csv"
+        paths[f"{name}_parquet"] = write_table(frame, paths[name], columns)
+        if name == "flags":
+            checkpoint("report")
     if outlets is not None:
-        paths["outlets"] = out_dir / "outlets.csv"
         paths["outlets_graph"] = out_dir / "outlets.graphml"
-        write_csv(outlets, paths["outlets"], EDGE_COLUMNS)
         write_graphml(outlets, paths["outlets_graph"])
     paths["report"] = write_html_report(out_dir, flags, members, pairs, manifest)
     manifest = {

@@ -1,18 +1,26 @@
 """Synchronisation scoring: which narratives appear in both the ``cn`` and the ``ru`` bloc close
 enough in time and meaning to flag, and the evidence an analyst needs.
 
-A narrative with members in both blocs is flagged when all of these hold:
+A narrative with members in both blocs is a *candidate* when all of these hold:
 
-* its best cross-bloc pair (published within ``max_lag_hours``) is at least as similar as the
+* some cross-bloc pair (published within ``max_lag_hours``) is at least as similar as the
   threshold for that pair's languages;
 * each bloc has at least ``min_outlets_per_bloc`` outlets in it;
-* the lag between the blocs' first appearances is unlikely by chance (permutation p-value at most
-  ``alpha``, see :mod:`detector.scoring.significance`);
 * it is not mostly a shared news event: control outlets (Reuters, AP, BBC ...) covering the same
   story at the same time make up at most ``max_control_share`` of its coverage.
 
+Its ``evidence`` accumulates over outlets: for every pair of a cn and a ru outlet, the best
+cross-bloc pair of their articles within the lag, by how much it clears the threshold, summed.
+Three outlets per bloc restating one claim at a modest similarity add up to more than one pair at
+a higher one; one modest pair stays modest. A candidate is *flagged* when its q-value — the share
+of candidates at its evidence or better expected to be chance, from time-shifted decoys of the
+same run (:mod:`detector.scoring.decoys`, :mod:`detector.scoring.fdr`) — is at most ``target_fdr``, and its
+timing p-value (:mod:`detector.scoring.significance`) at most ``alpha``. Where no decoy can be made (a
+run whose articles, store history included, span less than twice the lag) q-values are unknown
+and the p-value alone decides, as before decoys existed; the manifest says so.
+
 ``score`` = mean similarity of the top cross-bloc pairs x (1 - control_discount x control share):
-adding control coverage can only lower it. Flags are ordered by p-value, then score.
+adding control coverage can only lower it. Flags are ordered by q-value, then evidence.
 """
 
 from __future__ import annotations
@@ -26,7 +34,9 @@ import pandas as pd
 
 from detector.embed.passages import PassageMatcher
 from detector.parallel import Mapper, serial_map
-from detector.params import Constraint, Interval, validate_params
+from detector.params import Constraint, Interval, LanguagePairs, validate_params
+from detector.scoring.evidence import PairBackground, outlet_evidence
+from detector.scoring.fdr import NullEstimate, estimate_null
 from detector.scoring.significance import lag_p_value, narrative_seed
 from detector.sources.ingest import headline
 from detector.sources.registry import language_pair
@@ -55,7 +65,10 @@ class SyncScorer:
         news events and not flagged.
     permutations : draws of the permutation test (0 = no test, p-value 1).
     null_span_hours : span within which the null model shifts each outlet's coverage.
-    alpha : flag only narratives with a p-value at most this.
+    alpha : flag only narratives with a timing p-value at most this (1.0 = no timing test).
+    target_fdr : flag only narratives whose q-value (estimated share of chance flags at their
+        evidence or better, from the decoys) is at most this.
+    decoys : time-shifted decoy runs that estimate the q-values (0 = none: the p-value decides).
     random_state : seed of the permutation test (from ``[run] seed``).
     """
 
@@ -63,6 +76,7 @@ class SyncScorer:
     parameter_constraints: ClassVar[dict[str, Constraint]] = {
         "max_lag_hours": Interval(0.0, 24 * 365),
         "min_similarity": Interval(-1.0, 1.0),
+        "min_similarity_by_language_pair": LanguagePairs(),
         "min_outlets_per_bloc": Interval(1, 1000),
         "top_pairs": Interval(1, 1000),
         "control_similarity": Interval(-1.0, 1.0),
@@ -71,6 +85,8 @@ class SyncScorer:
         "permutations": Interval(0, 1_000_000),
         "null_span_hours": Interval(1.0, 24 * 3650),
         "alpha": Interval(0.0, 1.0),
+        "target_fdr": Interval(0.0, 1.0),
+        "decoys": Interval(0, 100),
         "random_state": Interval(0, 2**31 - 1),
     }
 
@@ -87,6 +103,8 @@ class SyncScorer:
         permutations: int = 1000,
         null_span_hours: float = 720.0,
         alpha: float = 0.15,
+        target_fdr: float = 0.1,
+        decoys: int = 6,
         random_state: int = 0,
     ) -> None:
         self.max_lag_hours = max_lag_hours
@@ -100,8 +118,20 @@ class SyncScorer:
         self.permutations = permutations
         self.null_span_hours = null_span_hours
         self.alpha = alpha
+        self.target_fdr = target_fdr
+        self.decoys = decoys
         self.random_state = random_state
         validate_params(self)
+
+    def fit(self, articles: pd.DataFrame, vectors: np.ndarray) -> SyncScorer:
+        """Learn the run's background of cross-bloc similarity (:class:`PairBackground`) from its
+        articles (``bloc, language, published_at``) and their vectors: the scale evidence is
+        measured on, for the real run and its decoys alike."""
+        self.background_ = PairBackground(self.max_lag_hours, random_state=self.random_state).fit(
+            epoch_seconds(articles["published_at"]), articles["bloc"].to_numpy(),
+            articles["language"].to_numpy(), vectors,
+        )  # fmt: skip
+        return self
 
     def threshold(self, lang_a: str, lang_b: str) -> float:
         key = language_pair(lang_a, lang_b)
@@ -115,8 +145,13 @@ class SyncScorer:
         control: pd.DataFrame | None = None,
         control_vectors: np.ndarray | None = None,
         passages: PassageMatcher | None = None,
+        below_similarity: float = np.inf,
     ) -> tuple[dict[str, Any], pd.DataFrame] | None:
-        """The flag row and evidence pairs of one narrative, or ``None`` when it does not qualify.
+        """The candidate row and evidence pairs of one narrative, or ``None`` when it is no
+        candidate (flagging is :meth:`select`'s, over all candidates of a run).
+
+        Only pairs less similar than ``below_similarity`` count: decoy runs pass the similarity
+        of a near-verbatim copy, since a copy is a real link at any lag, not a chance match.
 
         ``members`` are the narrative's articles (``id, outlet, bloc, language, published_at,
         title, text, url``) and ``vectors`` their embeddings in the same order. ``control`` (with
@@ -145,8 +180,9 @@ class SyncScorer:
             sims = np.maximum(sims, best)
         lags = (seconds[ru][None, :] - seconds[cn][:, None]) / HOUR
         languages = members["language"].to_numpy()
+        pair_keys = np.array([[language_pair(languages[i], languages[j]) for j in ru] for i in cn])
         thresholds = np.array([[self.threshold(languages[i], languages[j]) for j in ru] for i in cn])
-        within = np.abs(lags) <= self.max_lag_hours
+        within = (np.abs(lags) <= self.max_lag_hours) & (sims < below_similarity)
         if not (within & (sims >= thresholds)).any():
             return None
         ranked = np.argsort(-np.where(within, sims, -np.inf), axis=None, kind="stable")
@@ -162,11 +198,18 @@ class SyncScorer:
             content = matching_vectors(vectors, cn, ru, sims, passage_rows, passage_made, passages.vectors)
         n_control, control_outlets = self._control_coverage(members, content, control, control_vectors)
         control_share = n_control / (n_control + len(cn) + len(ru))
-        if p_value > self.alpha or control_share > self.max_control_share:
+        if control_share > self.max_control_share:
             return None
+        outlet_names = members["outlet"].to_numpy()
+        evidence, n_edges = outlet_evidence(
+            sims, within, outlet_names[cn], outlet_names[ru], pair_keys, self.background_
+        )
         best_cn, best_ru = members.iloc[cn[pair_i[0]]], members.iloc[ru[pair_j[0]]]
         row = {
             "narrative_id": narrative_id,
+            "q_value": np.nan,
+            "evidence": round(evidence, 4),
+            "cross_edges": n_edges,
             "p_value": round(float(p_value), 4),
             "score": round(closeness * (1 - self.control_discount * control_share), 4),
             "direction": "cn->ru" if lag > 0 else "ru->cn" if lag < 0 else "same time",
@@ -253,20 +296,52 @@ class SyncScorer:
         control_vectors: np.ndarray | None = None,
         passages: PassageMatcher | None = None,
         mapper: Mapper = serial_map,
+        below_similarity: float = np.inf,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Flags (most significant first) and evidence pairs for ``(narrative_id, article row
-        positions)``. Narratives are scored independently, through ``mapper``."""
+        """Candidates (most evidence first) and their evidence pairs for ``(narrative_id,
+        article row positions)``. Narratives are scored independently, through ``mapper``;
+        ``below_similarity`` as in :meth:`score`."""
         scored = mapper(
-            partial(_score_one, self, articles, vectors, control, control_vectors, passages), narratives
+            partial(
+                _score_one, self, articles, vectors, control, control_vectors, passages, below_similarity
+            ),
+            narratives,
         )
         found = [result for result in scored if result is not None]
         flags = pd.DataFrame([row for row, _ in found])
         if flags.empty:
             return flags, pd.DataFrame()
-        flags = flags.sort_values(
-            ["p_value", "score", "narrative_id"], ascending=[True, False, True], kind="stable"
-        )
+        flags = flags.sort_values(["evidence", "narrative_id"], ascending=[False, True], kind="stable")
         return flags.reset_index(drop=True), pd.concat([pairs for _, pairs in found], ignore_index=True)
+
+    def select(
+        self,
+        candidates: pd.DataFrame,
+        decoy_candidates: pd.DataFrame | None,
+        real_opportunity: int = 0,
+        decoy_opportunity: int = 0,
+    ) -> tuple[pd.DataFrame, NullEstimate | None]:
+        """The flags among ``candidates`` (:meth:`score_all`), best first, and the null estimate.
+
+        ``decoy_candidates`` are the decoy runs' candidates (``evidence``, ``p_value``) with the
+        opportunities of the real and all decoy runs (:mod:`detector.scoring.decoys`); ``None`` when no
+        decoy could be made: q-values are then unknown and the p-value alone decides. Decoys pass
+        the same timing test as real candidates before they are counted, so the q-value is the
+        error rate of the whole decision.
+        """
+        if candidates.empty:
+            return candidates, None
+        timed = candidates[candidates["p_value"] <= self.alpha].copy()
+        null = None
+        if decoy_candidates is not None:
+            decoys = decoy_candidates.loc[decoy_candidates["p_value"] <= self.alpha, "evidence"].to_numpy()
+            null = estimate_null(timed["evidence"].to_numpy(), decoys, real_opportunity, decoy_opportunity)
+            timed["q_value"] = np.round(null.q_values, 4)
+            timed = timed[timed["q_value"] <= self.target_fdr]
+        flags = timed.sort_values(
+            ["q_value", "evidence", "narrative_id"], ascending=[True, False, True], kind="stable"
+        )
+        return flags.reset_index(drop=True), null
 
 
 def _score_one(
@@ -276,11 +351,14 @@ def _score_one(
     control: pd.DataFrame | None,
     control_vectors: np.ndarray | None,
     passages: PassageMatcher | None,
+    below_similarity: float,
     narrative: tuple[str, list[int]],
 ) -> tuple[dict[str, Any], pd.DataFrame] | None:
     nid, positions = narrative
     members = articles.iloc[positions].reset_index(drop=True)
-    return scorer.score(nid, members, vectors[positions], control, control_vectors, passages)
+    return scorer.score(
+        nid, members, vectors[positions], control, control_vectors, passages, below_similarity
+    )
 
 
 def matching_vectors(

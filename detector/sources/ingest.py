@@ -3,7 +3,8 @@
 Canonical columns (:data:`ARTICLE_COLUMNS`): the feed's own ``id`` is kept verbatim so every
 output can be joined back to the user's data. Timestamps become UTC; naive ones take the
 configured default zone. ``bloc`` and ``language`` come from the outlet registry when the feed
-lacks them. Every problem names file, row, field, what was seen and the fix.
+lacks them; a ``language`` tag is reduced to its primary language (``zh-CN`` -> ``zh``, see
+:mod:`detector.languages`). Every problem names file, row, field, what was seen and the fix.
 
 With ``on_bad_row = "skip"`` nothing is dropped silently: a bad row goes to
 :attr:`IngestResult.rejected` with its reason, and so does a whole file that cannot be read at
@@ -26,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from detector.errors import ConfigError, InputError
+from detector.languages import primary_language
 from detector.parallel import Mapper, serial_map
 from detector.params import Constraint, Interval, OneOf, validate_params
 from detector.sources.feed_files import REQUIRED, read_table
@@ -247,10 +249,17 @@ class FeedReader:
         if bloc not in BLOCS:
             raise InputError(file, "unknown bloc", f"use one of {list(BLOCS)}",
                              row=row, field="bloc", seen=bloc)  # fmt: skip
-        language = values["language"] or (outlet.language if outlet else "und")
+        try:  # BCP 47 -> primary language: zh-CN, zh_Hans, zh-TW are zh (detector/languages.py)
+            language = primary_language(values["language"]) if values["language"] else ""
+        except ValueError:
+            raise InputError(file, "not a BCP 47 language tag", "write an ISO 639 code such as ru, zh "
+                             "or en (zh-CN, ru-RU are read as zh, ru), or leave it empty to take the "
+                             "outlet's language from the registry", row=row, field="language",
+                             seen=values["language"]) from None  # fmt: skip
+        language = language or (outlet.language if outlet else "und")
         return {
             "id": values["id"], "outlet": values["outlet"], "bloc": bloc,
-            "language": language.lower(), "published_at": published,
+            "language": language, "published_at": published,
             "title": values["title"], "text": values["text"], "url": values["url"],
             "content_hash": content_hash(values["title"], values["text"]),
             "source_file": file, "source_row": row,

@@ -3,7 +3,8 @@
 The registry is one TOML file (``configs/outlets.toml``); extending it is a one-file change: add
 a table there and ingest, the channel-type columns, the spread paths, the citation matcher and
 the ``--channel-type`` filter pick it up. Feeds that lack ``bloc`` or ``language`` get them from
-here (``language``: the first of the outlet's ``languages``).
+here (``language``: the first of the outlet's ``languages``). Languages are read as BCP 47 tags
+reduced to their primary language, as ingest reads a feed's (``zh-CN`` -> ``zh``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from detector.errors import ConfigError
+from detector.languages import loose_primary, primary_language
 
 BLOCS = ("cn", "ru", "control")
 CHANNEL_TYPES = ("state_media", "diplomatic", "aggregator", "proxy", "control")
@@ -99,6 +101,10 @@ def _outlet(where: str, name: str, entry: dict[str, Any]) -> Outlet:
         or not all(isinstance(x, str) and x for x in languages)
     ):
         raise ConfigError(f'{where} languages = {languages!r}; use a non-empty list like ["ru", "en"].')
+    try:  # the same primary codes as ingest gives feed rows: "zh-CN" and "zh-TW" are one "zh"
+        languages = list(dict.fromkeys(primary_language(x) for x in languages))
+    except ValueError as exc:
+        raise ConfigError(f"{where} languages: {exc}.") from None
     if entry["bloc"] not in BLOCS:
         raise ConfigError(f"{where} bloc = {entry['bloc']!r}; use one of {list(BLOCS)}.")
     if entry["channel_type"] not in CHANNEL_TYPES:
@@ -117,5 +123,6 @@ def _outlet(where: str, name: str, entry: dict[str, Any]) -> Outlet:
 
 
 def language_pair(a: str, b: str) -> str:
-    """Canonical, order-free key for a language pair: ``language_pair('ru', 'en') == 'en-ru'``."""
-    return "-".join(sorted((a or "und", b or "und")))
+    """Canonical, order-free key for a language pair: ``language_pair('ru', 'en') == 'en-ru'``,
+    ``language_pair('zh-CN', 'ru-RU') == 'ru-zh'``."""
+    return "-".join(sorted((loose_primary(a), loose_primary(b))))

@@ -109,7 +109,8 @@ class Store:
             changed = con.execute(
                 "SELECT count(*) FROM incoming i JOIN articles a USING (id) "
                 "WHERE a.content_hash <> i.content_hash OR a.published_at <> i.published_at "
-                "OR a.outlet <> i.outlet OR a.bloc <> i.bloc"
+                "OR a.outlet <> i.outlet OR a.bloc <> i.bloc OR a.language IS DISTINCT FROM i.language "
+                "OR a.url IS DISTINCT FROM i.url"
             ).fetchone()
             known = con.execute("SELECT count(*) FROM incoming JOIN articles USING (id)").fetchone()
             con.execute(
@@ -260,14 +261,16 @@ class Store:
             "ORDER BY started_at, run_id"
         ).df()
 
-    def replace_clusters(self, method_hash: str, frame: pd.DataFrame) -> None:
-        """Replace the cluster rows of the windows in ``frame`` (one transaction)."""
+    def replace_clusters(self, method_hash: str, frame: pd.DataFrame, window_starts: list[datetime]) -> None:
+        """Make ``frame`` the cluster rows of the windows starting at ``window_starts`` (naive
+        UTC; one transaction). Every window the run clustered is named, also those in which it
+        found nothing: their rows from an earlier run must go too."""
         with self.transaction() as con:
             con.register("incoming", frame.assign(method_hash=method_hash))
             con.execute(
-                "DELETE FROM clusters WHERE method_hash = ? AND window_start IN "
-                "(SELECT DISTINCT window_start FROM incoming)",
-                [method_hash],
+                "DELETE FROM clusters WHERE method_hash = ? AND (window_start IN "
+                "(SELECT DISTINCT window_start FROM incoming) OR window_start IN (SELECT unnest(?)))",
+                [method_hash, window_starts],
             )
             con.execute(
                 "INSERT INTO clusters SELECT method_hash, window_start, window_end, label, "
