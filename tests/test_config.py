@@ -100,7 +100,7 @@ BAD_ARGUMENTS = [
     (VectorIndex, {"kind": "ivfpq"}, "[index] kind = 'ivfpq' is not allowed; choose one of ['auto', 'flat'"),
     (VectorIndex, {"nprobe": 0}, "[index] nprobe = 0 is out of range"),
     (EmbeddingStage, {"backend": "openai"},
-     "[embed] backend = 'openai' is not allowed; choose one of ['use-multilingual', 'sentence-trans"),
+     "[embed] backend = 'openai' is not allowed; choose one of ['use-multilingual', 'use-multilingual-int8'"),
     (LinkClassifier, {"registry": REGISTRY, "citation_window_chars": -1},
      "[links] citation_window_chars = -1 is out of range"),
     (FeedReader, {"registry": REGISTRY, "on_bad_row": "ignore"},

@@ -230,3 +230,18 @@ def test_biolabs_paragraph_is_the_best_match_for_the_global_times_headline(
     assert ITEMS[KREMLIN]["text"][best["start"] : best["end"]] == best["text"]
     article_similarity = float(article_vectors[0] @ article_vectors[1])
     assert sims[0] > article_similarity + 0.15
+
+
+def test_control_articles_stay_whole_and_share_their_article_vector() -> None:
+    """Control outlets are never a side of a pair: a long control document is not split, and its
+    one passage is the article text, whose vector the article stage has cached already."""
+    as_control = articles(KREMLIN).assign(bloc="control", id="k_control")
+    frame = pd.concat([articles(KREMLIN), as_control], ignore_index=True)
+    stage = PassageStage()
+    passages = stage.passages(frame)
+    by_article = passages.groupby("article_pos").size()
+    assert by_article[0] > 10
+    assert by_article[1] == 1
+    (control,) = passages[passages["article_pos"] == 1].itertuples()
+    assert control.kind == "whole"
+    assert control.text == stage.embedding.texts(as_control)[0]

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from detector.embed.use_int8 import Int8UniversalSentenceEncoder
 from detector.errors import ConfigError, MissingDependencyError
 from detector.faults import checkpoint
 from detector.params import Constraint, Interval, OneOf, check_params, validate_params
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 CACHE_CHUNK = 1024
 MODEL_FILES = ("modules.json", "config.json")  # a sentence-transformers (or transformers) model folder
 Batch = list[tuple[str, str]]  # (text hash, text) pairs encoded in one model call
-BACKENDS = ("use-multilingual", "sentence-transformers")
+BACKENDS = ("use-multilingual", "use-multilingual-int8", "sentence-transformers")
 MODEL_SHORTCUTS = ("minilm",)  # model_path values that name an installed package, not a folder
 
 
@@ -151,6 +152,8 @@ def make_embedder(backend: str, model_path: str, batch_size: int, threads: int) 
     check_params("embed", {"backend": backend}, {"backend": OneOf(BACKENDS)})
     if backend == "use-multilingual":
         return UniversalSentenceEncoder(batch_size=batch_size, threads=threads)
+    if backend == "use-multilingual-int8":
+        return Int8UniversalSentenceEncoder(batch_size=batch_size, threads=threads)
     if not model_path:
         raise ConfigError("[embed] backend = 'sentence-transformers' needs model_path (a local folder).")
     return SentenceTransformerEmbedder(model_path, batch_size=batch_size, threads=threads)

@@ -75,7 +75,8 @@ def run_decoys(
     """
     lag = matching_lag_hours(clusterer, scorer)
     real_opportunity = opportunity(epoch_seconds(scope["published_at"]), scope["bloc"].to_numpy(), lag)
-    if not scorer.decoys:  # off: the timing p-value alone decides
+    # Off, or no cn–ru pair within the lag to calibrate (the run's warnings say why).
+    if not scorer.decoys or not real_opportunity:
         return DecoyResult(pd.DataFrame(), real_opportunity, 0, [], 0)
     pool, vectors = decoy_pool(db, embedding, scorer, scope, scope_vectors)
     seconds = epoch_seconds(pool["published_at"])
