@@ -191,7 +191,16 @@ _SECTIONS: dict[str, type[Section]] = {
     "watch": WatchConfig,
 }
 _NOT_IN_METHOD = {
-    "ingest": ("registry", "on_bad_row"),
+    # The size limits and the sheet only decide which rows are read, and the rows are in the run id.
+    "ingest": (
+        "registry",
+        "on_bad_row",
+        "max_field_chars",
+        "max_file_mb",
+        "max_line_chars",
+        "max_json_depth",
+        "sheet",
+    ),
     "store": ("path",),
     "embed": ("batch_size", "threads", "model_path"),
     "index": ("threads",),

@@ -55,6 +55,14 @@ class StoreBusyError(DetectorError):
     """Another process holds the store."""
 
 
+class StoreDamagedError(DetectorError):
+    """The store file is not a DuckDB database, or DuckDB found it damaged."""
+
+
+class OutputError(DetectorError):
+    """A report folder or the store cannot be written (read-only, full, no permission)."""
+
+
 class NotFoundError(DetectorError):
     """A store, run or narrative named on the command line does not exist."""
 

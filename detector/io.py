@@ -42,3 +42,30 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# (signature, at offset, what the file is): for messages that say what a file really is.
+FILE_KINDS: tuple[tuple[bytes, int, str], ...] = (
+    (b"%PDF", 0, "a PDF document"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 0, "an Excel 97-2003 workbook (.xls) or another old Office file"),
+    (b"PK\x03\x04", 0, "a ZIP archive"),
+    (b"SQLite format 3\x00", 0, "a SQLite database"),
+    (b"DUCK", 8, "a DuckDB database (a detector store?)"),
+    (b"\x89PNG", 0, "a PNG image"),
+    (b"\xff\xd8\xff", 0, "a JPEG image"),
+    (b"7z\xbc\xaf\x27\x1c", 0, "a 7-Zip archive"),
+    (b"Rar!", 0, "a RAR archive"),
+    (b"ustar", 257, "a tar archive"),
+    (b"PAR1", 0, "a Parquet file"),
+)
+
+
+def what_file_is(head: bytes) -> str | None:
+    """What a file whose first bytes are ``head`` is, when it is one of :data:`FILE_KINDS` or an
+    HTML page; ``None`` otherwise (text, or a kind not listed)."""
+    for signature, offset, what in FILE_KINDS:
+        if head[offset : offset + len(signature)] == signature:
+            return what
+    if head[:512].lstrip().lower().startswith((b"<!doctype html", b"<html")):
+        return "an HTML page"
+    return None

@@ -101,7 +101,20 @@ class LanguagePairs:
         return {}
 
 
-Constraint = Interval | OneOf | Below | LanguagePairs
+@dataclass(frozen=True)
+class Text:
+    """A string (a TOML value in quotes), whatever it says."""
+
+    def problem(self, value: Any, params: Mapping[str, Any]) -> str | None:
+        if not isinstance(value, str):
+            return f'= {value!r} is not text. Fix: write it in quotes: "{value}"'
+        return None
+
+    def metadata(self) -> dict[str, Any]:
+        return {}
+
+
+Constraint = Interval | OneOf | Below | LanguagePairs | Text
 
 
 class Configurable(Protocol):

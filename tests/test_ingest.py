@@ -119,7 +119,7 @@ def test_cp1251_is_recognised(reader: FeedReader, tmp_path: Path) -> None:
     ("name", "data", "message"),
     [
         ("garbage.csv", bytes(range(256)) * 4, r"garbage.csv: not UTF-8"),
-        ("nul.csv", b"id,outlet,published_at,text\n\x00\x01\x02", r"contains NUL bytes"),
+        ("nul.csv", b"id,outlet,published_at,text\n\x00\x01\x02", r"nul.csv, row 1, field 'id': contains"),
         ("garbage.parquet", b"PAR1 not really", r"garbage.parquet: not a readable Parquet file"),
         ("empty.csv", b"", r"empty.csv: file is empty"),
         ("blank.jsonl", b"\n  \n", r"blank.jsonl: file is empty"),

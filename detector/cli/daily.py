@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from detector.cli.options import config_option, domain_errors, input_option, out_option, store_option
+from detector.cli.options import (
+    config_option,
+    domain_errors,
+    input_option,
+    out_option,
+    sheet_option,
+    store_option,
+)
 
 
 @click.command("run")
@@ -20,9 +27,15 @@ from detector.cli.options import config_option, domain_errors, input_option, out
     default=None,
     help="Where the stages run (overrides [engine] kind); ray needs pip install '.[ray]'.",
 )
+@sheet_option
 @domain_errors
 def run_command(
-    config_path: str, inputs: tuple[str, ...], out_dir: str, store_path: str | None, engine: str | None
+    config_path: str,
+    inputs: tuple[str, ...],
+    out_dir: str,
+    store_path: str | None,
+    engine: str | None,
+    sheet: str | None,
 ) -> None:
     """The daily job: ingest, embed (cached), cluster, score and write reports.
 
@@ -37,6 +50,8 @@ def run_command(
     config = load_config(config_path)
     if engine is not None:
         config = config.override("engine", kind=engine)
+    if sheet is not None:
+        config = config.override("ingest", sheet=sheet)
     summary = run_daily(config, list(inputs), Path(out_dir), Path(store_path) if store_path else None)
     click.echo(
         f"{summary.run_id}: {summary.n_articles} articles, {summary.n_embedded} embedded, "
@@ -50,16 +65,24 @@ def run_command(
 @input_option
 @out_option("Folder whose detector.duckdb is the store, unless [store] path or --store is set.")
 @store_option
+@sheet_option
 @domain_errors
-def ingest_command(config_path: str, inputs: tuple[str, ...], out_dir: str, store_path: str | None) -> None:
+def ingest_command(
+    config_path: str, inputs: tuple[str, ...], out_dir: str, store_path: str | None, sheet: str | None
+) -> None:
     """Validate feeds and load their articles into the store (no embedding, no scoring)."""
     from detector.config import load_config
     from detector.pipeline.daily import read_feeds, store_file
+    from detector.pipeline.preflight import check_store_writable
     from detector.store.store import Store
 
     config = load_config(config_path)
+    if sheet is not None:
+        config = config.override("ingest", sheet=sheet)
+    store = store_file(config, Path(out_dir), store_path)
+    check_store_writable(store)
     feed = read_feeds(config, list(inputs))
-    with Store(store_file(config, Path(out_dir), store_path)) as db:
+    with Store(store) as db:
         counts = db.upsert_articles(feed.articles)
     click.echo(
         f"{len(feed.articles)} valid rows from {len(feed.files)} file(s): {counts['new']} new, "

@@ -36,8 +36,10 @@ def report_command(
 
     Every CSV comes out byte-identical to the run's own (unless filtered with --channel-type).
     """
+    from detector.pipeline.preflight import check_writable
     from detector.report.review import rewrite_reports
 
+    check_writable(Path(out_dir), "--out")
     paths = rewrite_reports(run_store(config_path, store_path), run_id, Path(out_dir), channel_types)
     click.echo(f"{run_id}: {', '.join(Path(p).name for p in paths.values())} -> {out_dir}")
 

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 # Cache writes are committed every this many texts, so a crash loses at most one chunk of work.
 CACHE_CHUNK = 1024
+MODEL_FILES = ("modules.json", "config.json")  # a sentence-transformers (or transformers) model folder
 Batch = list[tuple[str, str]]  # (text hash, text) pairs encoded in one model call
 BACKENDS = ("use-multilingual", "use-multilingual-int8", "sentence-transformers")
 MODEL_SHORTCUTS = ("minilm",)  # model_path values that name an installed package, not a folder
@@ -110,6 +111,14 @@ class SentenceTransformerEmbedder:
                 f"[embed] model_path = {self.model_path!r} is not a directory. Download the model "
                 "once elsewhere and point model_path at its folder (nothing is fetched at run time)."
             )
+        if not any((path / name).is_file() for name in MODEL_FILES):
+            held = ", ".join(sorted(p.name for p in path.iterdir())[:5]) or "nothing"
+            raise ConfigError(
+                f"[embed] model_path = {self.model_path!r} is a folder but not a sentence-transformers "
+                f"model: it has none of {list(MODEL_FILES)} (it holds {held}). Fix: point model_path at "
+                "the folder that holds the model's modules.json and config.json (the one "
+                "SentenceTransformer.save() wrote)."
+            )
         return path
 
     @property
@@ -125,7 +134,15 @@ class SentenceTransformerEmbedder:
             torch = require("torch", "pip install torch==2.13.0 (CPU build) first")
             torch.set_num_threads(self.threads)
             st = require("sentence_transformers", "pip install sentence-transformers")
-            self.model_ = st.SentenceTransformer(str(self.resolved_path()), device="cpu")
+            try:
+                self.model_ = st.SentenceTransformer(str(self.resolved_path()), device="cpu")
+            except (OSError, ValueError, KeyError, RuntimeError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ConfigError(
+                    f"[embed] model_path = {self.model_path!r} could not be loaded as a "
+                    f"sentence-transformers model ({first}). Fix: save the model again, complete, "
+                    "into that folder (nothing is fetched at run time)."
+                ) from None
         vectors = self.model_.encode(texts, batch_size=self.batch_size, show_progress_bar=False)
         return normalise(vectors)
 

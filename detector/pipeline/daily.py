@@ -35,6 +35,7 @@ from detector.pipeline.decoys import DecoyResult, run_decoys
 from detector.pipeline.engine import Engine, LocalEngine, make_engine
 from detector.pipeline.limits import MemoryGuard
 from detector.pipeline.manifest import environment
+from detector.pipeline.preflight import check_store_writable, check_writable
 from detector.pipeline.run_warnings import run_warnings
 from detector.pipeline.watch import watch_run, write_run_watch
 from detector.report.findings import Findings, assemble_findings
@@ -47,6 +48,7 @@ from detector.sources.registry import OutletRegistry
 from detector.store.store import Store
 
 log = logging.getLogger(__name__)
+MANIFEST_WARNINGS = 100  # input warnings listed in the manifest (all are counted)
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,9 @@ def run_daily(
         timings[stage] = round(now - clock, 3)
         clock = now
 
+    store = store_file(config, out_dir, store)
+    check_writable(out_dir, "--out")  # before any work: not after it, at the first report
+    check_store_writable(store)
     registry = load_registry(config)  # read once: the reader and the link classifier share it
     feed = read_feeds(config, inputs, engine, registry)
     checkpoint("ingested")
@@ -146,8 +151,9 @@ def run_daily(
     guard = MemoryGuard(**config.arguments("limits"))
     method = config.method_hash()
     run_id = run_id_for(method, feed.articles)
-    with Store(store_file(config, out_dir, store)) as db:
-        interrupted = db.start_run(run_id, method, embedding.model_id, started.replace(tzinfo=None))
+    model_id = embedding.model_id  # a model_path that is no model fails here, before a store exists
+    with Store(store) as db:
+        interrupted = db.start_run(run_id, method, model_id, started.replace(tzinfo=None))
         upserted = db.upsert_articles(feed.articles)
         checkpoint("stored")
         lap("store")
@@ -203,7 +209,11 @@ def run_daily(
             "method_hash": method,
             "model_id": embedding.model_id,
             "seed": config.run.seed,
-            "inputs": [{"path": f, "sha256": file_sha256(f)} for f in feed.files],
+            "inputs": [
+                {"path": f, "sha256": file_sha256(f), **how}  # how: format, delimiter, encoding ...
+                for f, how in zip(feed.files, feed.sources, strict=True)
+            ],
+            "input_warnings": feed.warnings.head(MANIFEST_WARNINGS).to_dict("records"),
             "interrupted_runs_superseded": interrupted,
             "counts": {
                 **feed.counts(),
@@ -217,6 +227,7 @@ def run_daily(
                 "splits": len(lineage.splits),
                 "dropped": len(lineage.dropped),
                 "flags": len(found.flags),
+                "rows_warned": len(feed.warnings),
             },
             "decoys": decoys.summary(),
             "null": null,
@@ -244,9 +255,11 @@ def run_daily(
 def raise_empty(feed: IngestResult) -> None:
     from detector.errors import InputError
 
+    # Nothing is written for a run that stops here, so the message carries the first reason.
+    first = f"; the first: {feed.rejected['reason'].iloc[0]}" if not feed.rejected.empty else ""
     raise InputError(
-        ", ".join(feed.files), f"no valid rows ({len(feed.rejected)} rejected)",
-        "see rejected rows and fix the feed",
+        ", ".join(feed.files), f"no valid rows ({len(feed.rejected)} rejected{first})",
+        "fix the feed (with on_bad_row = 'error' the run stops at each problem in turn)",
     )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from detector.report.channels import filter_frames
 from detector.report.safety import terminal_safe
 from detector.report.writer import write_reports
 from detector.sources.ingest import headline
+from detector.store.reader import StoreReader
 from detector.store.store import Store
 from detector.times import iso_utc
 
@@ -24,10 +25,8 @@ BLOC_STYLES = {"cn": "bold red", "ru": "bold blue", "control": "dim"}
 
 
 def open_store(path: Path) -> Store:
-    """The store at ``path``, which must exist (opening a missing path would create an empty one)."""
-    if not path.is_file():
-        raise NotFoundError(f"store {path} does not exist. Pass --store with the file `detector run` wrote.")
-    return Store(path)
+    """The store at ``path``, read-only (it works while a run holds the store); it must exist."""
+    return StoreReader(path)
 
 
 def rewrite_reports(

@@ -14,13 +14,11 @@ files are still read. Whether any valid row is left is the caller's check.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,8 +27,10 @@ import pandas as pd
 from detector.errors import ConfigError, InputError
 from detector.languages import primary_language
 from detector.parallel import Mapper, serial_map
-from detector.params import Constraint, Interval, OneOf, validate_params
+from detector.params import Constraint, Interval, OneOf, Text, validate_params
 from detector.sources.feed_files import REQUIRED, read_table
+from detector.sources.inputs import expand_inputs
+from detector.sources.lookalikes import mixed_script_warning, nfkc
 from detector.sources.registry import BLOCS, OutletRegistry
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ ARTICLE_COLUMNS = (
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = pd.Timedelta(days=1)  # clock skew and zones east of UTC, not a date typo
 REJECTED_COLUMNS = ["source_file", "source_row", "id", "field", "reason"]
+WARNING_COLUMNS = ["source_file", "source_row", "id", "field", "warning"]
+IDENTIFIERS = ("id", "outlet", "published_at", "language", "bloc", "url")  # max_field_chars applies
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class IngestResult:
     articles: pd.DataFrame
     rejected: pd.DataFrame  # REJECTED_COLUMNS; source_row 0 = the whole file was unreadable
     files: tuple[str, ...]
+    sources: tuple[dict[str, str], ...] = ()  # per file: format, compression, encoding, delimiter, sheet
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WARNING_COLUMNS))
 
     def counts(self) -> dict[str, object]:
         """What the manifest reports about the input."""
@@ -73,17 +77,8 @@ class FilePart:
 
     accepted: list[dict[str, object]]
     rejected: list[dict[str, object]]
-
-
-def expand_inputs(patterns: Iterable[str]) -> list[str]:
-    """Expand globs; a pattern that matches nothing is an error, not an empty feed."""
-    files: list[str] = []
-    for pattern in patterns:
-        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
-        if not matches or not all(Path(m).is_file() for m in matches):
-            raise InputError(pattern, "no such file", "check the path or glob passed as --input")
-        files.extend(matches)
-    return list(dict.fromkeys(files))
+    info: dict[str, str] = field(default_factory=dict)  # how the file was read (see read_table)
+    warnings: list[dict[str, object]] = field(default_factory=list)  # WARNING_COLUMNS
 
 
 def headline(article: pd.Series) -> str:
@@ -111,12 +106,22 @@ class FeedReader:
     default_timezone : IANA zone applied to timestamps that carry none.
     on_bad_row : ``"error"`` stops at the first bad row; ``"skip"`` sets it aside with its reason.
     max_text_chars : texts longer than this are rejected (they are almost always broken exports).
+    max_field_chars : the same for every other field (id, outlet, url ...).
+    max_file_mb : a file (after decompression) larger than this is refused whole.
+    max_line_chars : a JSONL line longer than this is a bad row, not parsed.
+    max_json_depth : a JSONL line nested deeper than this is a bad row, not parsed.
+    sheet : the sheet of Excel workbooks to read (name, or number from 1); "" = the first.
     """
 
     parameter_section: ClassVar[str] = "ingest"
     parameter_constraints: ClassVar[dict[str, Constraint]] = {
         "on_bad_row": OneOf(("error", "skip")),
         "max_text_chars": Interval(1, 10_000_000),
+        "max_field_chars": Interval(1, 10_000_000),
+        "max_file_mb": Interval(1, 1_000_000),
+        "max_line_chars": Interval(1, 2**31 - 1),
+        "max_json_depth": Interval(1, 1000),
+        "sheet": Text(),
     }
 
     def __init__(
@@ -125,11 +130,21 @@ class FeedReader:
         default_timezone: str = "UTC",
         on_bad_row: str = "error",
         max_text_chars: int = 200_000,
+        max_field_chars: int = 10_000,
+        max_file_mb: int = 1024,
+        max_line_chars: int = 2_000_000,
+        max_json_depth: int = 20,
+        sheet: str = "",
     ) -> None:
         self.registry = registry
         self.default_timezone = default_timezone
         self.on_bad_row = on_bad_row
         self.max_text_chars = max_text_chars
+        self.max_field_chars = max_field_chars
+        self.max_file_mb = max_file_mb
+        self.max_line_chars = max_line_chars
+        self.max_json_depth = max_json_depth
+        self.sheet = sheet
         validate_params(self)
 
     def read(self, patterns: Iterable[str], mapper: Mapper | None = None) -> IngestResult:
@@ -162,8 +177,12 @@ class FeedReader:
         accepted: list[dict[str, object]] = []
         rejected: list[dict[str, object]] = []
         seen: dict[str, tuple[str, str, int]] = {}
+        warnings: list[dict[str, object]] = []
         try:
-            frame, bad_lines = read_table(file)
+            frame, bad_lines, info = read_table(
+                file, max_bytes=self.max_file_mb * 2**20, max_line_chars=self.max_line_chars,
+                max_json_depth=self.max_json_depth, sheet=self.sheet,
+            )  # fmt: skip
         except InputError as exc:
             if self.on_bad_row == "error":
                 raise
@@ -183,14 +202,29 @@ class FeedReader:
                 rejected.append(_rejection(file, int(row_number), _clean(record.get("id")), exc))
                 continue
             accepted.append(article)
-        return FilePart(accepted, rejected)
+            warning = mixed_script_warning(str(article["outlet"]), self._registry_name)
+            if warning:
+                warnings.append({"source_file": file, "source_row": int(row_number), "id": article["id"],
+                                 "field": "outlet", "warning": warning})  # fmt: skip
+        for item in warnings[:20]:
+            log.warning("%s, row %s: %s", item["source_file"], item["source_row"], item["warning"])
+        if len(warnings) > 20:
+            log.warning("%s: %d more rows with look-alike outlet names (manifest.json lists them)",
+                        file, len(warnings) - 20)  # fmt: skip
+        return FilePart(accepted, rejected, info, warnings)
+
+    def _registry_name(self, name: str) -> str | None:
+        outlet = self.registry.get(name)
+        return outlet.name if outlet else None
 
     def merge(self, files: list[str], parts: list[FilePart]) -> IngestResult:
         """Join per-file results in file order; ids repeated across files are duplicates."""
         accepted: list[dict[str, object]] = []
         rejected: list[dict[str, object]] = []
+        warnings: list[dict[str, object]] = []
         seen: dict[str, tuple[str, str, int]] = {}
         for part in parts:
+            warnings.extend(part.warnings)
             later: list[dict[str, object]] = []
             for article in part.accepted:
                 try:
@@ -214,6 +248,8 @@ class FeedReader:
             articles=articles.sort_values(["published_at", "id"], kind="stable").reset_index(drop=True),
             rejected=pd.DataFrame(rejected, columns=REJECTED_COLUMNS),
             files=tuple(files),
+            sources=tuple(part.info for part in parts),
+            warnings=pd.DataFrame(warnings, columns=WARNING_COLUMNS),
         )
 
     def _validate(self, file: str, row: int, record: dict[str, object], zone: ZoneInfo) -> dict[str, object]:
@@ -223,6 +259,18 @@ class FeedReader:
                                  f"write {key} as a string", row=row, field=key,
                                  seen=record[key])  # fmt: skip
         values = {k: _clean(record.get(k)) for k in (*REQUIRED, *OPTIONAL)}
+        for key, value in values.items():
+            if "\x00" in value:
+                raise InputError(file, f"contains a NUL byte (U+0000) at character {value.index(chr(0)) + 1}",
+                                 "remove it upstream (a NUL inside a field is a scraper or export bug), "
+                                 "or set [ingest] on_bad_row = 'skip'", row=row, field=key)  # fmt: skip
+            if key in IDENTIFIERS and len(value) > self.max_field_chars:
+                raise InputError(file, f"{key} is {len(value):,} characters, over the limit of "
+                                 f"{self.max_field_chars:,}", "check the export (an unclosed quote "
+                                 "swallowing the rows after it?), or raise [ingest] max_field_chars",
+                                 row=row, field=key)  # fmt: skip
+        # Identifiers are compared (and outlets stored) in NFKC form: "ＴＡＳＳ" is TASS.
+        values["outlet"], values["bloc"] = nfkc(values["outlet"]), nfkc(values["bloc"]).casefold()
         for key in ("id", "outlet", "published_at"):
             if not values[key]:
                 raise InputError(file, "empty required value", f"give every row a {key}",
@@ -267,7 +315,7 @@ class FeedReader:
 
     @staticmethod
     def _check_duplicate(article: dict[str, object], seen: dict[str, tuple[str, str, int]]) -> None:
-        key = str(article["id"])
+        key = nfkc(str(article["id"]))  # "Ａ1" and "A1" are one id to a reader
         previous = seen.get(key)
         if previous is None:
             seen[key] = (str(article["content_hash"]), str(article["source_file"]),

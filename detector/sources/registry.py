@@ -16,6 +16,7 @@ from typing import Any
 
 from detector.errors import ConfigError
 from detector.languages import loose_primary, primary_language
+from detector.sources.lookalikes import name_key
 
 BLOCS = ("cn", "ru", "control")
 CHANNEL_TYPES = ("state_media", "diplomatic", "aggregator", "proxy", "control")
@@ -42,11 +43,11 @@ class Outlet:
 
 
 def _key(name: str) -> str:
-    return " ".join(name.casefold().split())
+    return name_key(name)  # NFKC, casefolded, whitespace collapsed: "ＴＡＳＳ " is TASS
 
 
 class OutletRegistry:
-    """Case- and whitespace-insensitive lookup of outlets by name or alias."""
+    """Case-, width- and whitespace-insensitive lookup (NFKC) of outlets by name or alias."""
 
     def __init__(self, outlets: list[Outlet]) -> None:
         self.outlets = outlets

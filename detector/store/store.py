@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import os
+import time
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -22,10 +23,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from detector.errors import NotFoundError, StoreBusyError
+from detector.errors import NotFoundError, StoreBusyError, StoreDamagedError
+from detector.store.health import NO_EXTENSIONS, check_file, check_size, translate
 from detector.store.schema import create_or_migrate, transaction
 
 log = logging.getLogger(__name__)
+
+NOTE_OF: dict[type[BaseException], str] = {KeyboardInterrupt: "interrupted by SIGINT (Ctrl-C)"}
+READER_WAIT_S = 30.0  # how long a run waits for `show` / `report` to finish reading
 
 
 class Store:
@@ -42,19 +47,13 @@ class Store:
 
     def __enter__(self) -> Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            check_file(self.path)  # not DuckDB at all: say what it is, not "in use"
+            check_size(self.path)  # cut short: found without writing to it
         # DuckDB's own lock error does not say who holds the file, so a lock file beside it
         # records the holder (pid, then the run id once a run starts).
         self._lock = open(self.lock_path, "a+", encoding="utf-8")
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock.seek(0)
-            holder = self._lock.read().strip() or "another process"
-            self._lock.close()
-            raise StoreBusyError(
-                f"store {self.path} is in use by {holder}; wait for it to finish, or point "
-                "[store] path at another file."
-            ) from None
+        self._acquire()
         self._lock.seek(0)
         stale = self._lock.read().strip()
         if stale:
@@ -62,24 +61,54 @@ class Store:
             log.warning("store %s: the last holder (%s) ended without releasing it", self.path, stale)
         self._write_holder(f"process {os.getpid()}")
         try:
-            self.con_ = duckdb.connect(str(self.path))
-        except duckdb.IOException as exc:
+            self.con_ = duckdb.connect(str(self.path), config=NO_EXTENSIONS)
+        except duckdb.Error as exc:
             self._release()
-            raise StoreBusyError(f"store {self.path} is in use by another program ({exc}).") from None
-        create_or_migrate(self.con_, self.path)
+            raise (translate(self.path, exc) or exc) from None
+        try:
+            create_or_migrate(self.con_, self.path)
+        except duckdb.Error as exc:
+            self.con_.close()
+            self._release()
+            raise (translate(self.path, exc) or exc) from None
         return self
 
+    def _acquire(self) -> None:
+        """Take the writer's lock; wait up to :data:`READER_WAIT_S` for readers (``show``,
+        ``report``: they hold it shared and write no holder), refuse at once if a writer has it."""
+        deadline = time.monotonic() + READER_WAIT_S
+        while True:
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                self._lock.seek(0)
+                holder = self._lock.read().strip()
+                if holder or time.monotonic() > deadline:
+                    self._lock.close()
+                    raise StoreBusyError(
+                        f"store {self.path} is in use by {holder or 'another process'}; wait for it "
+                        "to finish, or point [store] path at another file."
+                    ) from None
+                time.sleep(0.2)
+
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        domain = translate(self.path, exc) if exc is not None else None
         try:
-            if exc is not None and self._run_id is not None:
+            if exc is not None and self._run_id is not None and not isinstance(domain, StoreDamagedError):
                 # An exception (not a kill) ended the run: say so in the runs table, with why.
+                cause = domain if isinstance(domain, KeyboardInterrupt) else exc
+                status = "interrupted" if isinstance(cause, KeyboardInterrupt) else "failed"
                 try:
-                    self.fail_run(self._run_id, exc, datetime.now(UTC).replace(tzinfo=None))
-                except duckdb.Error:  # the original error matters more than this bookkeeping
-                    log.exception("could not mark run %s failed", self._run_id)
+                    self.fail_run(self._run_id, cause, datetime.now(UTC).replace(tzinfo=None), status)
+                except duckdb.Error as err:  # the original error matters more than this bookkeeping
+                    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                    log.warning("could not mark run %s %s: %s", self._run_id, status, first)
         finally:
             self.con_.close()
             self._release()
+        if domain is not None:
+            raise domain from exc
 
     @property
     def lock_path(self) -> Path:
@@ -246,11 +275,11 @@ class Store:
             )
         self._run_id = None
 
-    def fail_run(self, run_id: str, error: BaseException, finished: datetime) -> None:
+    def fail_run(self, run_id: str, error: BaseException, finished: datetime, status: str = "failed") -> None:
         with self.transaction() as con:
             con.execute(
-                "UPDATE runs SET status = 'failed', finished_at = ?, note = ? WHERE run_id = ?",
-                [finished, f"{type(error).__name__}: {error}", run_id],
+                "UPDATE runs SET status = ?, finished_at = ?, note = ? WHERE run_id = ?",
+                [status, finished, NOTE_OF.get(type(error), f"{type(error).__name__}: {error}"), run_id],
             )
         self._run_id = None
 

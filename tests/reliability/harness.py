@@ -101,3 +101,20 @@ def warm_copy(source_store: Path, target_store: Path) -> None:
     with Store(target_store) as db, db.transaction() as con:
         for table in ("articles", "runs", "clusters", "flags"):
             con.execute(f"DELETE FROM {table}")
+
+
+def cli(args: list[str], prefix: tuple[str, ...] = (), timeout: float = 600) -> Outcome:
+    """Run ``python -m detector ARGS`` (behind ``prefix``, e.g. a privilege-dropping wrapper) to
+    the end; Ctrl-C reaches it as in a terminal (SIGINT is not inherited ignored)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    env.pop("DETECTOR_FAULT", None)
+    began = time.perf_counter()
+    done = subprocess.run([*prefix, sys.executable, "-m", "detector", *args], cwd=ROOT, env=env, text=True,
+                          capture_output=True, timeout=timeout, preexec_fn=default_sigint)  # fmt: skip
+    return Outcome(done.returncode, done.stderr, time.perf_counter() - began)
+
+
+def default_sigint() -> None:
+    """In the child before exec: a job started in the background inherits SIGINT ignored, and
+    Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
