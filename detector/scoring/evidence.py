@@ -100,7 +100,8 @@ class PairBackground:
             cut = float(np.quantile(ref, TAIL_QUANTILE))
             excess = ref[ref > cut] - cut
             scale = float(excess.mean()) if len(excess) else 1e-3
-            extrapolated = (1 - TAIL_QUANTILE) * np.exp(-(values - cut) / max(scale, 1e-6))
+            beyond = np.maximum(values, cut) - cut  # 0 where the empirical tail is used
+            extrapolated = (1 - TAIL_QUANTILE) * np.exp(-beyond / max(scale, 1e-6))
             out[rows] = np.where(values > cut, extrapolated, empirical)
         return np.maximum(out, np.finfo(float).tiny)  # an exact copy far out in the tail is not p = 0
 
