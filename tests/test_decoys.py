@@ -88,8 +88,8 @@ def _background() -> PairBackground:
 
 def test_evidence_accumulates_over_outlets_not_over_one_article() -> None:
     background = _background()
-    strong = float(np.quantile(background.pooled_, 0.999))
-    moderate = float(np.quantile(background.pooled_, 0.98))
+    strong = float(np.quantile(background.pooled_.ref, 0.999))
+    moderate = float(np.quantile(background.pooled_.ref, 0.98))
     keys = np.full((3, 3), "en-ru")
     three = np.full((3, 3), moderate)
     campaign, _ = outlet_evidence(

@@ -188,6 +188,7 @@ def run_daily(
             stage,
             articles,
             vectors,
+            matcher,
             links.republication_similarity,
             engine.map,
         )
@@ -347,7 +348,7 @@ def null_summary(
     if estimate is None or flags.empty:
         return summary | {"evidence_threshold": None, "expected_false_flags": 0.0 if estimate else None}
     threshold = float(flags["evidence"].min())
-    expected = float((estimate.decoy_scores >= threshold).sum() * estimate.scale)
+    expected = float(estimate.expected_at(np.array([threshold]))[0])
     return summary | {
         "evidence_threshold": threshold, "expected_false_flags": round(expected, 3),
         "decoy_draws": round(estimate.draws, 3),

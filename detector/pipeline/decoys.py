@@ -64,10 +64,14 @@ def run_decoys(
     passage_stage: PassageStage | None,
     scope: pd.DataFrame,
     scope_vectors: np.ndarray,
+    scope_passages: PassageMatcher | None,
     copy_similarity: float,
     mapper: Mapper = serial_map,
 ) -> DecoyResult:
     """Cluster and score ``scorer.decoys`` time-shifted copies of the run's pool.
+
+    ``scope_passages`` are the run's own passages (``None`` in article mode); only the history
+    the pool adds is split and looked up again.
 
     Pairs at ``copy_similarity`` or more (``[links] republication_similarity``: near-verbatim
     copies, translations included) do not count in a decoy: a copy is a real link whatever its
@@ -78,7 +82,9 @@ def run_decoys(
     # Off, or no cn–ru pair within the lag to calibrate (the run's warnings say why).
     if not scorer.decoys or not real_opportunity:
         return DecoyResult(pd.DataFrame(), real_opportunity, 0, [], 0)
-    pool, vectors = decoy_pool(db, embedding, scorer, scope, scope_vectors)
+    history = decoy_history(db, scorer, scope)
+    pool = pd.concat([history, scope], ignore_index=True) if len(history) else scope
+    vectors = np.vstack([embedding.vectors(db, history), scope_vectors]) if len(history) else scope_vectors
     seconds = epoch_seconds(pool["published_at"])
     span_hours = float(seconds.max() - seconds.min()) / 3600 if len(pool) else 0.0
     shifts = decoy_shifts(span_hours, lag, scorer.decoys)
@@ -89,13 +95,8 @@ def run_decoys(
             span_hours, lag,
         )  # fmt: skip
         return DecoyResult(pd.DataFrame(), real_opportunity, 0, [], len(pool))
-    units = None
-    matcher = None
-    if passage_stage is not None:
-        passages = passage_stage.passages(pool)
-        passage_vectors = embedding.embed_texts(db, passages["text"].tolist())[0]
-        matcher = PassageMatcher(passages, passage_vectors)
-        units = (passage_vectors, passages["article_pos"].to_numpy())
+    matcher = pool_passages(db, embedding, passage_stage, scope_passages, history)
+    units = None if matcher is None else (matcher.vectors, matcher.passages["article_pos"].to_numpy())
     is_ru = (pool["bloc"] == "ru").to_numpy()
     is_control = (pool["bloc"] == "control").to_numpy()
     control, control_vectors = pool[is_control].reset_index(drop=True), vectors[is_control]
@@ -136,16 +137,33 @@ def run_decoys(
     return DecoyResult(found, real_opportunity, decoy_opportunity, shifts, len(pool))
 
 
-def decoy_pool(
-    db: Store, embedding: EmbeddingStage, scorer: SyncScorer, scope: pd.DataFrame, scope_vectors: np.ndarray
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The scope and the stored articles of up to ``null_span_hours`` before it, with vectors."""
+def decoy_history(db: Store, scorer: SyncScorer, scope: pd.DataFrame) -> pd.DataFrame:
+    """The stored articles of up to ``null_span_hours`` before the scope (those the pool adds)."""
     if scope.empty:
-        return scope, scope_vectors
+        return scope
     first = scope["published_at"].min()
     start = (first - timedelta(hours=scorer.null_span_hours)).tz_convert(None).to_pydatetime()
-    history = db.articles_between(start, first.tz_convert(None).to_pydatetime())
+    return db.articles_between(start, first.tz_convert(None).to_pydatetime())
+
+
+def pool_passages(
+    db: Store,
+    embedding: EmbeddingStage,
+    stage: PassageStage | None,
+    scope_passages: PassageMatcher | None,
+    history: pd.DataFrame,
+) -> PassageMatcher | None:
+    """The pool's passages (history rows first, as in the pool): the scope's as the run split and
+    embedded them, and the history's split here, their vectors from the cache."""
+    if stage is None or scope_passages is None:
+        return None
     if history.empty:
-        return scope, scope_vectors
-    pool = pd.concat([history, scope], ignore_index=True)
-    return pool, np.vstack([embedding.vectors(db, history), scope_vectors])
+        return scope_passages
+    older = stage.passages(history)
+    older_vectors = embedding.embed_texts(db, older["text"].tolist())[0]
+    scope_rows = scope_passages.passages.assign(
+        article_pos=scope_passages.passages["article_pos"] + len(history)
+    )
+    return PassageMatcher(
+        pd.concat([older, scope_rows], ignore_index=True), np.vstack([older_vectors, scope_passages.vectors])
+    )

@@ -26,6 +26,8 @@ the decoys (:mod:`detector.scoring.decoys`) turn it into an error rate.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2
@@ -75,11 +77,10 @@ class PairBackground:
             )
             for key in np.unique(keys):
                 sims.setdefault(key, []).append(cosine[keys == key])
-        self.pooled_ = (
-            np.sort(np.concatenate([s for v in sims.values() for s in v])) if sims else np.array([])
-        )
+        pooled = np.sort(np.concatenate([s for v in sims.values() for s in v])) if sims else np.array([])
+        self.pooled_ = Tail.of(pooled)
         self.by_language_pair_ = {
-            key: np.sort(np.concatenate(v))
+            key: Tail.of(np.sort(np.concatenate(v)))
             for key, v in sims.items()
             if sum(map(len, v)) >= MIN_LANGUAGE_PAIRS
         }
@@ -90,20 +91,36 @@ class PairBackground:
         background for a rare pair): empirical up to the 99th percentile, exponential beyond."""
         out = np.ones(len(similarity))
         for key in np.unique(pairs):
-            ref = self.by_language_pair_.get(str(key), self.pooled_)
             rows = pairs == key
-            if not len(ref):
-                continue
-            values = similarity[rows]
-            above = len(ref) - np.searchsorted(ref, values, side="left")
-            empirical = (above + 1) / (len(ref) + 1)
-            cut = float(np.quantile(ref, TAIL_QUANTILE))
-            excess = ref[ref > cut] - cut
-            scale = float(excess.mean()) if len(excess) else 1e-3
-            beyond = np.maximum(values, cut) - cut  # 0 where the empirical tail is used
-            extrapolated = (1 - TAIL_QUANTILE) * np.exp(-beyond / max(scale, 1e-6))
-            out[rows] = np.where(values > cut, extrapolated, empirical)
+            out[rows] = self.by_language_pair_.get(str(key), self.pooled_).p_values(similarity[rows])
         return np.maximum(out, np.finfo(float).tiny)  # an exact copy far out in the tail is not p = 0
+
+
+@dataclass(frozen=True)
+class Tail:
+    """One background's sorted cosines and its exponential tail beyond the 99th percentile (the
+    cut and the mean excess over it), derived once when the background is fitted."""
+
+    ref: np.ndarray
+    cut: float
+    scale: float
+
+    @classmethod
+    def of(cls, ref: np.ndarray) -> Tail:
+        if not len(ref):
+            return cls(ref, np.inf, 1e-3)
+        cut = float(np.quantile(ref, TAIL_QUANTILE))
+        excess = ref[ref > cut] - cut
+        return cls(ref, cut, float(excess.mean()) if len(excess) else 1e-3)
+
+    def p_values(self, values: np.ndarray) -> np.ndarray:
+        if not len(self.ref):
+            return np.ones(len(values))
+        above = len(self.ref) - np.searchsorted(self.ref, values, side="left")
+        empirical = (above + 1) / (len(self.ref) + 1)
+        beyond = np.maximum(values, self.cut) - self.cut  # 0 where the empirical tail is used
+        extrapolated = (1 - TAIL_QUANTILE) * np.exp(-beyond / max(self.scale, 1e-6))
+        return np.where(values > self.cut, extrapolated, empirical)
 
 
 def outlet_evidence(

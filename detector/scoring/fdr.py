@@ -36,6 +36,15 @@ class NullEstimate:
         """How many real runs' worth of chance the decoys saw (summed decoy over real opportunity)."""
         return 1 / self.scale if self.scale > 0 else 0.0
 
+    def expected_at(self, scores: np.ndarray) -> np.ndarray:
+        """Chance candidates expected at each of ``scores`` or better: the decoys there, scaled."""
+        return at_or_above(self.decoy_scores, scores) * self.scale
+
+
+def at_or_above(ranked: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """How many of the ascending ``ranked`` are at least each of ``scores``."""
+    return len(ranked) - np.searchsorted(ranked, scores, side="left")
+
 
 def estimate_null(
     scores: np.ndarray, decoy_scores: np.ndarray, real_opportunity: int, decoy_opportunity: int
@@ -46,8 +55,7 @@ def estimate_null(
     scale = real_opportunity / decoy_opportunity if decoy_opportunity > 0 else float("nan")
     if not len(scores):
         return NullEstimate(np.array([]), np.array([]), decoys, scale)
-    at_or_above = len(decoys) - np.searchsorted(decoys, scores, side="left")
-    expected = at_or_above * scale
+    expected = at_or_above(decoys, scores) * scale
     order = np.argsort(-scores, kind="stable")
     ranked = scores[order]
     # Real candidates at a score or better (ties count together, as the cut keeps them all).

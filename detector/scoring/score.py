@@ -134,7 +134,10 @@ class SyncScorer:
         return self
 
     def threshold(self, lang_a: str, lang_b: str) -> float:
-        key = language_pair(lang_a, lang_b)
+        return self.pair_threshold(language_pair(lang_a, lang_b))
+
+    def pair_threshold(self, key: str) -> float:
+        """The cosine floor of a canonical language pair key (``"en-ru"``)."""
         return float(self.min_similarity_by_language_pair.get(key, self.min_similarity))
 
     def score(
@@ -181,7 +184,7 @@ class SyncScorer:
         lags = (seconds[ru][None, :] - seconds[cn][:, None]) / HOUR
         languages = members["language"].to_numpy()
         pair_keys = np.array([[language_pair(languages[i], languages[j]) for j in ru] for i in cn])
-        thresholds = np.array([[self.threshold(languages[i], languages[j]) for j in ru] for i in cn])
+        thresholds = np.vectorize(self.pair_threshold, otypes=[float])(pair_keys)
         within = (np.abs(lags) <= self.max_lag_hours) & (sims < below_similarity)
         if not (within & (sims >= thresholds)).any():
             return None
