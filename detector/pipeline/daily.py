@@ -199,7 +199,9 @@ def run_daily(
         lap("score")
         watched = None
         if config.watch.watchlist:  # docs/watchlists.md: watched narratives beside the discovered ones
-            watched = watch_run(config, db, embedding, links.registry, articles, found.flags, found.members)
+            watched = watch_run(
+                config, db, embedding, links.registry, articles, found.flags, found.members, matcher
+            )
             found = replace(found, flags=watched.flags)
             lap("watch")
         manifest = {

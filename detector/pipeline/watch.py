@@ -16,7 +16,7 @@ import pandas as pd
 
 from detector.config import Config
 from detector.embed.embedding import EmbeddingStage
-from detector.embed.passages import PassageStage
+from detector.embed.passages import PassageMatcher, PassageStage
 from detector.sources.registry import OutletRegistry
 from detector.store.store import Store
 from detector.watch.output import write_track_reports
@@ -67,13 +67,20 @@ def watch_run(
     articles: pd.DataFrame,
     flags: pd.DataFrame,
     members: pd.DataFrame,
+    run_passages: PassageMatcher | None = None,
 ) -> Watched:
-    """Track ``[watch] watchlist`` over the run's ``articles`` (also the calibration background)."""
+    """Track ``[watch] watchlist`` over the run's ``articles`` (also the calibration background).
+
+    ``run_passages`` are the passages the run split and embedded from the same ``articles`` and
+    ``[passages]`` settings; only a run in article mode (``None``) has them split here."""
     watchlist = load_watchlist(config.arguments("watch")["watchlist"])
-    stage = watch_passages(config, embedding)
     scope = articles.reset_index(drop=True).assign(channel_type=articles["outlet"].map(registry.channel_type))
-    passages = stage.passages(scope)
-    units = Units(scope, passages, stage.vectors(db, passages))
+    if run_passages is None:
+        stage = watch_passages(config, embedding)
+        passages = stage.passages(scope)
+        units = Units(scope, passages, stage.vectors(db, passages))
+    else:
+        units = Units(scope, run_passages.passages, run_passages.vectors)
     result = tracker_for(config).track_units(db, embedding, watchlist, units, Filters())
     hits = result.hits
     if not members.empty and not hits.empty:
