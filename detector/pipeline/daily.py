@@ -36,6 +36,7 @@ from detector.pipeline.engine import Engine, LocalEngine, make_engine
 from detector.pipeline.limits import MemoryGuard
 from detector.pipeline.manifest import environment
 from detector.pipeline.preflight import check_store_writable, check_writable
+from detector.pipeline.review import review_run
 from detector.pipeline.run_warnings import run_warnings
 from detector.pipeline.watch import watch_run, write_run_watch
 from detector.report.findings import Findings, assemble_findings
@@ -196,11 +197,21 @@ def run_daily(
         found, null = score_narratives(
             db, scorer, links, embedding, method, clusters, articles, vectors, decoys, matcher, engine.map
         )
+        review = review_run(config, db, run_id, found, lineage)  # docs/review.md: analysts' verdicts
+        found = review.findings
         lap("score")
         watched = None
-        if config.watch.watchlist:  # docs/watchlists.md: watched narratives beside the discovered ones
+        if config.watch.watchlist or review.tracked:  # docs/watchlists.md: watched narratives
             watched = watch_run(
-                config, db, embedding, links.registry, articles, found.flags, found.members, matcher
+                config,
+                db,
+                embedding,
+                links.registry,
+                articles,
+                found.flags,
+                found.members,
+                matcher,
+                review.tracked,
             )
             found = replace(found, flags=watched.flags)
             lap("watch")
@@ -235,6 +246,7 @@ def run_daily(
             "decoys": decoys.summary(),
             "null": null,
             "lineage": lineage.as_dict(),
+            "verdicts": review.summary,
             "warnings": run_warnings(feed.articles, articles, windows, clusters),
             "environment": environment(),
         }

@@ -22,7 +22,7 @@ from detector.store.store import Store
 from detector.watch.output import write_track_reports
 from detector.watch.track import HIT_COLUMNS, Filters, NarrativeTracker, TrackResult
 from detector.watch.units import Units
-from detector.watch.watchlist import Watchlist, load_watchlist
+from detector.watch.watchlist import WatchedNarrative, Watchlist, load_watchlist
 
 RUN_HIT_COLUMNS = [*HIT_COLUMNS, "discovered"]
 OUTPUT_NAMES = ("watch_hits.csv", "watch_summary.csv", "watch_daily.csv", "watch.html", "watch_manifest.json")
@@ -68,12 +68,18 @@ def watch_run(
     flags: pd.DataFrame,
     members: pd.DataFrame,
     run_passages: PassageMatcher | None = None,
+    confirmed: tuple[WatchedNarrative, ...] = (),
 ) -> Watched:
     """Track ``[watch] watchlist`` over the run's ``articles`` (also the calibration background).
 
     ``run_passages`` are the passages the run split and embedded from the same ``articles`` and
-    ``[passages]`` settings; only a run in article mode (``None``) has them split here."""
-    watchlist = load_watchlist(config.arguments("watch")["watchlist"])
+    ``[passages]`` settings; only a run in article mode (``None``) has them split here.
+    ``confirmed``: narratives analysts confirmed (docs/review.md), watched beside the watchlist's."""
+    path = config.arguments("watch")["watchlist"]
+    watchlist = load_watchlist(path) if path else Watchlist((), "")
+    named = {n.id for n in watchlist.narratives}
+    extra = tuple(n for n in confirmed if n.id not in named)
+    watchlist = Watchlist((*watchlist.narratives, *extra), watchlist.path)
     scope = articles.reset_index(drop=True).assign(channel_type=articles["outlet"].map(registry.channel_type))
     if run_passages is None:
         stage = watch_passages(config, embedding)

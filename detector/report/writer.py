@@ -18,7 +18,13 @@ import pandas as pd
 
 from detector.faults import checkpoint
 from detector.io import atomic_writer, file_sha256, write_json
-from detector.report.columns import FLAG_COLUMNS, MEMBER_COLUMNS, PAIR_COLUMNS, WATCHED_COLUMN
+from detector.report.columns import (
+    FLAG_COLUMNS,
+    MEMBER_COLUMNS,
+    PAIR_COLUMNS,
+    VERDICT_COLUMNS,
+    WATCHED_COLUMN,
+)
 from detector.report.html import write_html_report
 from detector.report.safety import spreadsheet_cells
 from detector.scoring.amplification import EDGE_COLUMNS, write_graphml
@@ -69,8 +75,10 @@ def write_reports(
     """
     manifest_path = out_dir / "manifest.json"
     manifest_path.unlink(missing_ok=True)
-    watched = [WATCHED_COLUMN] if WATCHED_COLUMN in flags.columns else []
-    tables = {"flags": (flags, FLAG_COLUMNS + watched), "members": (members, MEMBER_COLUMNS)}
+    extra = [
+        c for c in [WATCHED_COLUMN, *VERDICT_COLUMNS] if c in flags.columns
+    ]  # runs before verdicts lack them
+    tables = {"flags": (flags, FLAG_COLUMNS + extra), "members": (members, MEMBER_COLUMNS)}
     tables |= {"pairs": (pairs, PAIR_COLUMNS)} if pairs is not None else {}
     tables |= {"outlets": (outlets, EDGE_COLUMNS)} if outlets is not None else {}
     paths: dict[str, Path] = {}

@@ -269,6 +269,10 @@ class Store:
             if rows:
                 con.executemany("INSERT INTO flags VALUES (?, ?, ?, ?)", rows)
             con.execute(
+                "INSERT INTO first_flagged SELECT narrative_id, run_id FROM flags WHERE run_id = ? "
+                "ON CONFLICT DO NOTHING", [run_id]
+            )  # fmt: skip
+            con.execute(
                 "UPDATE runs SET status = 'done', finished_at = ?, manifest = ?, note = NULL "
                 "WHERE run_id = ?",
                 [finished, json.dumps(manifest, default=str), run_id],
