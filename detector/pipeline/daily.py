@@ -366,4 +366,5 @@ def null_summary(
     return summary | {
         "evidence_threshold": threshold, "expected_false_flags": round(expected, 3),
         "decoy_draws": round(estimate.draws, 3),
+        "q_resolution": estimate.resolution(flags["q_value"].to_numpy()),
     }  # fmt: skip

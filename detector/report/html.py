@@ -26,6 +26,7 @@ from detector.io import atomic_writer
 from detector.report.channels import channel_summary, channels_of
 from detector.report.columns import FLAG_COLUMNS
 from detector.report.safety import csp_meta, plain_label, show_bidi_controls
+from detector.report.verdict_page import VERDICT_SCRIPT, VERDICT_STYLE, shown_q_values, verdict_controls
 from detector.sources.ingest import headline
 from detector.times import iso_utc
 
@@ -41,7 +42,8 @@ OPTIONAL_FILES = ("outlets.csv", "outlets.graphml", "watch.html", "watch_hits.cs
 MAX_PAIRS = 10
 CONTEXT_CHARS = 240  # of the article's text shown around a highlighted passage, each side
 
-STYLE = """
+STYLE = (
+    """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 6px;vertical-align:top}
 th{background:#f3f3f3;text-align:left}#flags th{cursor:pointer;white-space:nowrap}
@@ -56,9 +58,12 @@ section{border-top:2px solid #ccc;margin-top:28px}img{max-width:100%}.muted{colo
 blockquote.passage{margin:6px 0;padding:4px 8px;background:#fafafa;border-left:3px solid #bbb;font-size:13px}
 mark{background:#fff3a0}
 """
+    + VERDICT_STYLE
+)
 
 # Sort on a header click (numbers as numbers, then text, then blanks) and filter rows on every keystroke.
-SCRIPT = """
+SCRIPT = (
+    """
 (() => {
   const table = document.getElementById("flags");
   if (!table) return;
@@ -78,7 +83,8 @@ SCRIPT = """
     const q = filter.value.trim().toLowerCase();
     let n = 0;
     for (const row of rows) {
-      row.hidden = !(row.textContent.toLowerCase().includes(q) && channelOk(row));
+      const off = row.classList.contains("off");  // set by the review controls' filters
+      row.hidden = off || !(row.textContent.toLowerCase().includes(q) && channelOk(row));
       n += !row.hidden;
     }
     shown.textContent = `${n} of ${rows.length} narratives shown`;
@@ -99,6 +105,8 @@ SCRIPT = """
   update();
 })();
 """
+    + VERDICT_SCRIPT
+)  # one script, one hash: the review controls (verdict_page) come with it
 
 
 def render_report(
@@ -122,8 +130,8 @@ def render_report(
     if flags.empty:
         parts.append("<p>No narrative was flagged in this run.</p>")
     else:
-        parts.append(channel_table(flags, members))
-        parts.append(_summary(flags))
+        flags = shown_q_values(flags, manifest)
+        parts += [channel_table(flags, members), verdict_controls(flags, manifest), _summary(flags)]
         urls, texts = _urls(members), _texts(members)
         for _, flag in flags.iterrows():
             nid = str(flag["narrative_id"])
