@@ -21,6 +21,7 @@ from datetime import datetime
 import pandas as pd
 
 from detector.errors import InputError
+from detector.io import what_file_is
 from detector.report.safety import FORMULA_TRIGGERS
 from detector.sources.feed_open import decode, read_bytes
 
@@ -60,6 +61,10 @@ def read_table(path: str) -> tuple[list[str], list[list[str]]]:
     raw, _ = read_bytes(path, MAX_BYTES)
     if not raw.strip():
         raise InputError(path, "is empty", "export the verdicts again (flags.csv or the page's CSV)")
+    what = what_file_is(raw[:1024])
+    if what is not None:  # an .xlsx is a ZIP archive: the spreadsheet saved its own format
+        raise InputError(path, f"is {what}, not a CSV", "save it from the spreadsheet as CSV (UTF-8), "
+                         "e.g. Excel: Save As > 'CSV UTF-8'; LibreOffice: Save As > Text CSV")  # fmt: skip
     text, _ = decode(path, raw)
     first = text.splitlines()[0] if text.splitlines() else ""
     delimiter = max(DELIMITERS, key=first.count)

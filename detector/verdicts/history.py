@@ -129,7 +129,7 @@ def import_rows(db: Store, rows: list[VerdictRow], source: str, default_analyst:
     for row in rows:
         before = latest.get((row.kind, row.target_id))
         analyst = row.analyst or default_analyst
-        if before is not None and unchanged(before, row, analyst):
+        if before is not None and unchanged(before, row):
             continue
         if before is None and row.verdict == "":
             continue  # clearing what was never set
@@ -153,9 +153,11 @@ def import_rows(db: Store, rows: list[VerdictRow], source: str, default_analyst:
     return ImportResult(len(new), len(rows) - len(new), counts)
 
 
-def unchanged(before: Any, row: VerdictRow, analyst: str) -> bool:
-    """Whether ``row`` says what the stored latest row ``before`` says."""
-    same = (before.verdict, before.note, before.analyst) == (row.verdict, row.note, analyst)
+def unchanged(before: Any, row: VerdictRow) -> bool:
+    """Whether ``row`` says what the stored latest row ``before`` says (who and when only where
+    the file says them: the same file imported by someone else changes nothing)."""
+    same = (before.verdict, before.note) == (row.verdict, row.note)
+    same = same and (not row.analyst or before.analyst == row.analyst)
     at = pd.Timestamp(before.decided_at).floor("s")
     return same and (row.at is None or at == pd.Timestamp(row.at).floor("s"))
 
