@@ -92,7 +92,9 @@ def days(tmp_path_factory: pytest.TempPathFactory) -> Days:
     first = harness.run(day1_feed, folder / "day1", store)
     assert first.returncode == 0, first.stderr
     day1 = flags_of(folder / "day1")
-    assert len(day1) >= 3 and (day1["new"] == "True").all() and (day1["verdict"] == "").all()
+    assert len(day1) >= 3
+    assert (day1["new"] == "True").all()
+    assert (day1["verdict"] == "").all()
     dismissed, confirmed = list(day1["narrative_id"][:2]), str(day1["narrative_id"][2])
     edited = folder / "flags_edited.csv"
     spreadsheet_save(folder / "day1" / "flags.csv", edited, {
@@ -122,7 +124,8 @@ def test_reimporting_the_same_file_changes_nothing(days: Days) -> None:
         **dict.fromkeys(days.dismissed, "dismissed"), days.confirmed: "confirmed"}  # fmt: skip
     assert current.set_index("narrative_id").loc[days.confirmed, "verdict_note"] == "'=MFA repeats the MoD"
     back = cli("verdicts", "import", str(days.folder / "v.csv"), "--store", str(days.store))
-    assert back.returncode == 0 and "0 recorded" in back.stdout, back.stdout + back.stderr
+    assert back.returncode == 0, back.stderr
+    assert "0 recorded" in back.stdout
 
 
 def test_day2_leaves_out_the_dismissed_tracks_the_confirmed_and_says_what_is_new(days: Days) -> None:
@@ -134,11 +137,13 @@ def test_day2_leaves_out_the_dismissed_tracks_the_confirmed_and_says_what_is_new
     assert not set(hidden) & set(day2["narrative_id"])
     for nid, outlets in resurfaced.items():  # back only with new outlets, and marked so
         row = day2.set_index("narrative_id").loc[nid]
-        assert row["verdict"] == "dismissed" and all(o in row["review"] for o in outlets)
+        assert row["verdict"] == "dismissed"
+        assert all(o in row["review"] for o in outlets)
     assert set(day2["new"]) <= {"True", "False"}
     seen_before = set(days.day1["narrative_id"])
     assert ((day2["new"] == "True") == ~day2["narrative_id"].isin(seen_before)).all()
-    assert (day2["new"] == "False").any() and (day2["new"] == "True").any()
+    assert (day2["new"] == "False").any()
+    assert (day2["new"] == "True").any()
     row = day2.set_index("narrative_id").loc[days.confirmed]
     assert (row["verdict"], row["verdict_by"], row["verdict_note"]) == (
         "confirmed",
@@ -243,7 +248,8 @@ def test_kill_during_an_import_leaves_the_verdicts_as_they_were(days: Days, tmp_
     assert killed.returncode == KILLED, killed.stderr
     assert verdict_rows(store) == before
     again = cli("verdicts", "import", str(edited), "--store", str(store))
-    assert again.returncode == 0 and "1 recorded" in again.stdout, again.stderr
+    assert again.returncode == 0, again.stderr
+    assert "1 recorded" in again.stdout
     assert len(verdict_rows(store)) == len(before) + 1
 
 
@@ -272,6 +278,7 @@ def test_an_import_while_a_run_holds_the_store_is_refused_in_one_line(days: Days
         refused = cli("verdicts", "import", str(days.folder / "flags_edited.csv"), "--store", str(store))
         db.fail_run("run-holding", RuntimeError("test over"), datetime(2024, 12, 1))
     errors = [line for line in refused.stderr.splitlines() if line.startswith("Error:")]
-    assert refused.returncode == 2 and len(errors) == 1, refused.stderr
+    assert refused.returncode == 2, refused.stderr
+    assert len(errors) == 1, refused.stderr
     assert "is in use by run run-holding" in errors[0]
     assert verdict_rows(store) == before
