@@ -18,7 +18,7 @@ from detector.scoring.fdr import estimate_null
 from detector.store.store import Store
 from detector.verdicts.files import read_verdicts, unquote
 from detector.verdicts.history import Verdict, current, first_flagged, import_rows, narrative_verdicts
-from detector.verdicts.rules import VerdictRules
+from detector.verdicts.rules import VerdictRules, theme_columns
 
 WHEN = datetime(2024, 11, 28, 9, 30)
 
@@ -101,6 +101,13 @@ def test_lineage_carries_verdicts_to_ids_without_their_own() -> None:
         ("C", "P", "split in window w1", "dismissed"),
         ("K", "D", "merge in window w2", "confirmed"),
     ]
+
+
+def test_themes_show_their_verdicts() -> None:
+    themes = pd.DataFrame({"theme_id": ["T1", "T2"]})
+    out = theme_columns(themes, {"T2": verdict("T2", "confirmed")})
+    assert out["verdict"].tolist() == ["", "confirmed"]
+    assert out["verdict_at"].tolist() == ["", "2024-11-28T09:30:00Z"]
 
 
 def test_older_stores_get_the_tables_and_their_first_flags(tmp_path: Path) -> None:

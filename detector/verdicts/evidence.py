@@ -27,13 +27,17 @@ def latest_flagging_run(db: Store, narrative_id: str) -> str | None:
     return str(row[0]) if row else None
 
 
-def snapshot_of(db: Store, kind: str, target_id: str) -> dict[str, Any]:
+def snapshot_of(
+    db: Store, kind: str, target_id: str, cache: dict[str, dict[str, pd.DataFrame]]
+) -> dict[str, Any]:
     """``{run_id, label, outlets, channel_types, statements}`` of a narrative ({} for a theme,
-    or a narrative no finished run holds)."""
+    or a narrative no finished run holds); ``cache`` keeps the report frames read, by run."""
     run_id = latest_flagging_run(db, target_id) if kind == "narrative" else None
     if run_id is None:
         return {}
-    frames = db.report_frames(run_id)
+    if run_id not in cache:
+        cache[run_id] = db.report_frames(run_id)
+    frames = cache[run_id]
     members = frames.get("members", pd.DataFrame(columns=["narrative_id"]))
     members = members[members["narrative_id"] == target_id]
     flags = frames.get("flags", pd.DataFrame(columns=["narrative_id"]))

@@ -9,6 +9,7 @@ point leaves all of them or none.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from dataclasses import dataclass
@@ -67,14 +68,14 @@ def current(db: Store) -> pd.DataFrame:
     ).df()
 
 
-def narrative_verdicts(db: Store, leave_out_run: str = "") -> dict[str, Verdict]:
-    """Each narrative's current verdict, cleared ones excluded. ``leave_out_run``: ignore what
-    lineage carried in that run (a re-run of it then decides the same again)."""
+def narrative_verdicts(db: Store, leave_out_run: str = "", kind: str = "narrative") -> dict[str, Verdict]:
+    """Each narrative's (or ``kind = "theme"``: theme's) current verdict, cleared ones excluded.
+    ``leave_out_run``: ignore what lineage carried in that run (a re-run decides the same again)."""
     frame = db.con_.execute(
         "SELECT target_id, verdict, note, analyst, decided_at, snapshot, run_id FROM verdicts "
-        "WHERE kind = 'narrative' AND (run_id IS NULL OR run_id <> ?) "
+        "WHERE kind = ? AND (run_id IS NULL OR run_id <> ?) "
         "QUALIFY row_number() OVER (PARTITION BY target_id ORDER BY seq DESC) = 1",
-        [leave_out_run],
+        [kind, leave_out_run],
     ).fetchall()
     return {
         r[0]: Verdict(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if r[5] else {}, r[6])
@@ -93,7 +94,7 @@ def known_targets(db: Store) -> dict[str, set[str]]:
     narratives = {r[0] for r in db.con_.execute("SELECT DISTINCT narrative_id FROM flags").fetchall()}
     themes: set[str] = set()
     for (blob,) in db.con_.execute("SELECT frame FROM report_rows WHERE report = 'themes'").fetchall():
-        frame = pd.read_parquet(pd.io.common.BytesIO(blob))
+        frame = pd.read_parquet(io.BytesIO(blob))
         themes |= set(frame.get("theme_id", pd.Series(dtype=str)).astype(str))
     return {"narrative": narratives, "theme": themes}
 
@@ -126,6 +127,7 @@ def import_rows(db: Store, rows: list[VerdictRow], source: str, default_analyst:
     now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)  # files say seconds
     latest = {(r.kind, r.target_id): r for r in current(db).itertuples(index=False)}
     new: list[tuple[Any, ...]] = []
+    frames: dict[str, dict[str, pd.DataFrame]] = {}  # report frames by run, read once per import
     for row in rows:
         before = latest.get((row.kind, row.target_id))
         analyst = row.analyst or default_analyst
@@ -133,7 +135,7 @@ def import_rows(db: Store, rows: list[VerdictRow], source: str, default_analyst:
             continue
         if before is None and row.verdict == "":
             continue  # clearing what was never set
-        snapshot = snapshot_of(db, row.kind, row.target_id) if row.verdict else {}
+        snapshot = snapshot_of(db, row.kind, row.target_id, frames) if row.verdict else {}
         previous = before.verdict if before is not None else None
         new.append((row.kind, row.target_id, row.verdict, previous, row.note, analyst, row.at or now, now,
                     source, None, None, json.dumps(snapshot)))  # fmt: skip

@@ -53,6 +53,18 @@ class Reviewed:
         }
 
 
+def theme_columns(themes: pd.DataFrame, verdicts: dict[str, Verdict]) -> pd.DataFrame:
+    """``themes.csv`` rows (by ``theme_id``) with their verdict columns: a theme's verdict is
+    shown; what a run does with narratives' verdicts does not apply to it."""
+    rows = [verdicts.get(str(t)) for t in themes["theme_id"]]
+    return themes.assign(
+        verdict=[v.verdict if v else "" for v in rows],
+        verdict_note=[v.note if v else "" for v in rows],
+        verdict_by=[v.analyst if v else "" for v in rows],
+        verdict_at=[iso_utc(pd.Timestamp(v.decided_at).tz_localize("UTC")) if v else "" for v in rows],
+    )
+
+
 class VerdictRules:
     """``[review]``: how a run applies the analysts' verdicts.
 
