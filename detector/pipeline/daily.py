@@ -202,17 +202,8 @@ def run_daily(
         lap("score")
         watched = None
         if config.watch.watchlist or review.tracked:  # docs/watchlists.md: watched narratives
-            watched = watch_run(
-                config,
-                db,
-                embedding,
-                links.registry,
-                articles,
-                found.flags,
-                found.members,
-                matcher,
-                review.tracked,
-            )
+            watched = watch_run(config, db, embedding, links.registry, articles, found.flags,
+                                found.members, matcher, review.tracked)  # fmt: skip
             found = replace(found, flags=watched.flags)
             lap("watch")
         manifest = {
