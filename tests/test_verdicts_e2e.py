@@ -281,4 +281,5 @@ def test_an_import_while_a_run_holds_the_store_is_refused_in_one_line(days: Days
     assert refused.returncode == 2, refused.stderr
     assert len(errors) == 1, refused.stderr
     assert "is in use by run run-holding" in errors[0]
+    assert "not queued" in errors[0]
     assert verdict_rows(store) == before

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from detector.errors import NotFoundError
+from detector.errors import NotFoundError, StoreBusyError
 from detector.report.writer import write_csv
 from detector.store.reader import StoreReader
 from detector.store.store import Store
@@ -26,9 +26,16 @@ def import_file(store: Path, file: str, analyst: str) -> ImportResult:
     rows, every_id = read_verdicts(file)
     if not store.is_file():
         raise NotFoundError(f"store {store} does not exist. Pass --store with the file `detector run` wrote.")
-    with Store(store) as db:
-        check_targets(db, file, rows, every_id)
-        return import_rows(db, rows, str(Path(file).resolve()), analyst)
+    try:
+        with Store(store) as db:
+            check_targets(db, file, rows, every_id)
+            return import_rows(db, rows, str(Path(file).resolve()), analyst)
+    except StoreBusyError:  # only opening the store raises it; the lock file names the holder
+        holder = Store(store).lock_path.read_text(encoding="utf-8").strip() or "another process"
+        raise StoreBusyError(
+            f"store {store} is in use by {holder}, and verdicts are not queued. Fix: run the same "
+            "import again once that run has finished"
+        ) from None
 
 
 def export_file(store: Path, out: Path) -> tuple[Path, Path, int]:
