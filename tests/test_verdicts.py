@@ -17,7 +17,7 @@ from detector.report.verdict_page import shown_q_values
 from detector.scoring.fdr import estimate_null
 from detector.store.store import Store
 from detector.verdicts.files import read_verdicts, unquote
-from detector.verdicts.history import Verdict, current, first_flagged, import_rows, narrative_verdicts
+from detector.verdicts.history import Verdict, carry, current, first_flagged, import_rows, narrative_verdicts
 from detector.verdicts.rules import VerdictRules, theme_columns
 
 WHEN = datetime(2024, 11, 28, 9, 30)
@@ -101,6 +101,20 @@ def test_lineage_carries_verdicts_to_ids_without_their_own() -> None:
         ("C", "P", "split in window w1", "dismissed"),
         ("K", "D", "merge in window w2", "confirmed"),
     ]
+
+
+def test_a_carried_verdict_is_recorded_once_per_run(tmp_path: Path) -> None:
+    file = tmp_path / "v.csv"
+    file.write_text("narrative_id,verdict,verdict_note\nP,dismissed,same call\n", encoding="utf-8")
+    with Store(tmp_path / "s.duckdb") as db:
+        import_rows(db, read_verdicts(str(file))[0], str(file), "alice")
+        for _ in range(2):  # the run, then its re-run after a crash
+            assert carry(db, [("C", "P", "split in window w1", "dismissed")], "run-2") == 1
+        assert narrative_verdicts(db)["C"].verdict == "dismissed"
+        assert narrative_verdicts(db)["C"].note == "same call"
+        assert "C" not in narrative_verdicts(db, leave_out_run="run-2")  # what the re-run decides from
+        rows = db.con_.execute("SELECT count(*), min(source) FROM verdicts WHERE target_id = 'C'").fetchone()
+    assert rows == (1, "lineage: split in window w1")
 
 
 def test_themes_show_their_verdicts() -> None:

@@ -253,7 +253,7 @@ def test_kill_during_an_import_leaves_the_verdicts_as_they_were(days: Days, tmp_
     assert len(verdict_rows(store)) == len(before) + 1
 
 
-@pytest.mark.parametrize("point", ["clustered", "reported"])
+@pytest.mark.parametrize("point", ["stored", "clustered", "report", "reported"])
 def test_kill_during_a_run_keeps_the_verdicts_and_the_rerun_equals_the_run(
     days: Days, tmp_path: Path, point: str
 ) -> None:
