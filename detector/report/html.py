@@ -33,9 +33,10 @@ from detector.times import iso_utc
 BLOC_COLOURS = {"cn": "#c62828", "ru": "#1565c0", "control": "#9e9e9e"}
 OTHER_COLOUR = "#6d4c41"
 SUMMARY_COLUMNS = [
-    "rank", "narrative_id", "label", "q_value", "evidence", "p_value", "direction", "lag_hours",
-    "leader_outlet", "best_similarity", "n_articles", "n_cn", "n_ru", "outlets_cn", "outlets_ru", "languages",
-    "channel_path", "language_path", "control_share", "burstiness", "first_seen", "last_seen",
+    "rank", "narrative_id", "new", "verdict", "verdict_note", "label", "q_value", "evidence", "p_value",
+    "direction", "lag_hours", "leader_outlet", "best_similarity", "n_articles", "n_cn", "n_ru", "outlets_cn",
+    "outlets_ru", "languages", "channel_path", "language_path", "control_share", "burstiness", "first_seen",
+    "last_seen",
 ]  # fmt: skip
 # Written by other stages when they run; linked from the page only when present in the folder.
 OPTIONAL_FILES = ("outlets.csv", "outlets.graphml", "watch.html", "watch_hits.csv", "watch_summary.csv")
@@ -216,7 +217,7 @@ def _run_facts(manifest: dict[str, Any], files: Sequence[str]) -> str:
 
 
 def _summary(flags: pd.DataFrame) -> str:
-    extra = [c for c in flags.columns if c not in FLAG_COLUMNS]
+    extra = [c for c in flags.columns if c not in FLAG_COLUMNS and c not in SUMMARY_COLUMNS]
     columns = [c for c in SUMMARY_COLUMNS if c in flags.columns] + extra
     head = "".join(f"<th>{_e(c)}</th>" for c in columns)
     body = []
