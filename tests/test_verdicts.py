@@ -149,3 +149,21 @@ def test_q_values_below_the_decoys_resolution_are_shown_as_below_it() -> None:
     page = render_report(flags.assign(verdict="", new=True), pd.DataFrame(), None, manifest)
     assert "<td>&lt; 0.25</td>" in page
     assert 'id="verdict-save"' in page
+
+
+def test_tune_weighs_the_analysts_labelled_pairs() -> None:
+    from detector.config import Config
+    from detector.evaluate.metrics import EventScores
+    from detector.evaluate.tune import Objective, set_param, verdict_agreement
+
+    pairs = pd.DataFrame({"language_pair": ["en-ru", "en-ru", "ru-zh"], "similarity": [0.8, 0.5, 0.6],
+                          "label": [1, 0, 0]})  # fmt: skip
+    loose, strict = Config(), set_param(Config(), "score.min_similarity_by_language_pair.en-ru", 0.6)
+    strict = set_param(strict, "score.min_similarity_by_language_pair.ru-zh", 0.7)
+    assert verdict_agreement(loose, pairs) == 0.5  # keeps the confirmed pair and both dismissed ones
+    assert verdict_agreement(strict, pairs) == 1.0
+    scores = [EventScores({"translation": 0.5}, {"translation": 1}, {"translation": 2}, 1.0, 1, 1, 0, 0.0)]
+    objective = Objective(2.0, pairs, verdict_weight=0.5)
+    assert objective.key(scores, loose) == (1, 0.5, -0.0)
+    assert objective.key(scores, strict) == (1, 0.75, -0.0)
+    assert Objective(2.0).key(scores, strict) == (1, 0.5, -0.0)  # no verdicts: events alone

@@ -12,7 +12,8 @@ from detector.cli.options import domain_errors
 
 store_required = click.option(
     "--store", "store_path", type=click.Path(dir_okay=False), required=True,
-    help="The DuckDB store the flags came from (`detector run --store`, default out/detector.duckdb).",
+    help="The DuckDB store the flags came from (what `detector run` wrote: out/detector.duckdb unless "
+    "told otherwise).",
 )  # fmt: skip
 
 
