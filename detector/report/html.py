@@ -43,8 +43,7 @@ OPTIONAL_FILES = ("outlets.csv", "outlets.graphml", "watch.html", "watch_hits.cs
 MAX_PAIRS = 10
 CONTEXT_CHARS = 240  # of the article's text shown around a highlighted passage, each side
 
-STYLE = (
-    """
+STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 6px;vertical-align:top}
 th{background:#f3f3f3;text-align:left}#flags th{cursor:pointer;white-space:nowrap}
@@ -59,12 +58,10 @@ section{border-top:2px solid #ccc;margin-top:28px}img{max-width:100%}.muted{colo
 blockquote.passage{margin:6px 0;padding:4px 8px;background:#fafafa;border-left:3px solid #bbb;font-size:13px}
 mark{background:#fff3a0}
 """
-    + VERDICT_STYLE
-)
+STYLE += VERDICT_STYLE
 
 # Sort on a header click (numbers as numbers, then text, then blanks) and filter rows on every keystroke.
-SCRIPT = (
-    """
+SCRIPT = """
 (() => {
   const table = document.getElementById("flags");
   if (!table) return;
@@ -106,8 +103,7 @@ SCRIPT = (
   update();
 })();
 """
-    + VERDICT_SCRIPT
-)  # one script, one hash: the review controls (verdict_page) come with it
+SCRIPT += VERDICT_SCRIPT  # one script, one hash: the review controls (verdict_page) are part of it
 
 
 def render_report(
