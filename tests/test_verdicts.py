@@ -167,3 +167,14 @@ def test_tune_weighs_the_analysts_labelled_pairs() -> None:
     assert objective.key(scores, loose) == (1, 0.5, -0.0)
     assert objective.key(scores, strict) == (1, 0.75, -0.0)
     assert Objective(2.0).key(scores, strict) == (1, 0.5, -0.0)  # no verdicts: events alone
+
+
+def test_a_watched_narrative_over_fewer_days_than_the_largest_lag() -> None:
+    """A confirmed narrative is watched in every daily run, also one of five days with
+    ``[watch] max_lag_days = 7``: the cross-correlation must not wrap its slices."""
+    from detector.watch.timeline import xcorr_peak
+
+    cn, ru = np.array([0, 2, 1, 0, 3]), np.array([1, 0, 2, 1, 0])
+    lag, r = xcorr_peak(cn, ru, 7)
+    assert abs(lag) <= 2
+    assert -1.0 <= r <= 1.0
