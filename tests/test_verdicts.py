@@ -68,6 +68,7 @@ def test_dismissed_are_left_out_unless_they_reach_new_outlets() -> None:
         "A": verdict("A", "dismissed", ["CGTN", "RT"]),
         "B": verdict("B", "dismissed", ["CGTN", "RT"]),
         "C": verdict("C", "confirmed", ["CGTN"], [["en", "a claim"], ["ru", "утверждение"]]),
+        "E": verdict("E", "confirmed", ["RT"], [["ru", "не сегодня"]]),  # confirmed, not flagged today
     }
     first = {"A": "run-0", "B": "run-0", "C": "run-1"}
     out = VerdictRules().apply(flags, members, verdicts, first, "run-1")
@@ -77,7 +78,10 @@ def test_dismissed_are_left_out_unless_they_reach_new_outlets() -> None:
     assert out.resurfaced == {"B": ["TASS"]}
     assert out.flags["new"].tolist() == [False, True, True]
     assert out.flags["verdict"].tolist() == ["dismissed", "confirmed", ""]
-    assert [(n.id, n.statements) for n in out.tracked] == [("C", ("a claim", "утверждение"))]
+    assert [(n.id, n.statements) for n in out.tracked] == [
+        ("C", ("a claim", "утверждение")),
+        ("E", ("не сегодня",)),
+    ]
     stricter = VerdictRules(resurface_outlets=2).apply(flags, members, verdicts, first, "run-1")
     assert stricter.hidden == ["A", "B"]
     shown = VerdictRules(show_dismissed=True).apply(flags, members, verdicts, first, "run-1")

@@ -65,6 +65,13 @@ def theme_columns(themes: pd.DataFrame, verdicts: dict[str, Verdict]) -> pd.Data
     )
 
 
+def watched(verdict: Verdict) -> WatchedNarrative:
+    """A confirmed narrative as a watched one: its id, label and best passage in each language."""
+    statements = tuple(text for _, text in verdict.snapshot["statements"])
+    name = str(verdict.snapshot.get("label") or verdict.target_id)
+    return WatchedNarrative(verdict.target_id, name, statements, notes=verdict.note)
+
+
 class VerdictRules:
     """``[review]``: how a run applies the analysts' verdicts.
 
@@ -119,13 +126,20 @@ class VerdictRules:
         first: dict[str, str],
         run_id: str,
     ) -> Reviewed:
-        """``flags`` with :data:`VERDICT_COLUMNS`, dismissed ones left out unless shown or grown."""
+        """``flags`` with :data:`VERDICT_COLUMNS`, dismissed ones left out unless shown or grown;
+        every confirmed narrative is tracked, flagged in this run or not."""
+        tracked = [
+            watched(v)
+            for _, v in sorted(verdicts.items())
+            if v.verdict == "confirmed" and v.snapshot.get("statements")
+        ]
         if flags.empty:
-            return Reviewed(flags.assign(**{c: pd.Series(dtype=object) for c in VERDICT_COLUMNS}))
+            empty = flags.assign(**{c: pd.Series(dtype=object) for c in VERDICT_COLUMNS})
+            return Reviewed(empty, tracked=tracked)
         outlets = (
             members.groupby("narrative_id")["outlet"].agg(lambda s: set(map(str, s))) if len(members) else {}
         )
-        result = Reviewed(flags)
+        result = Reviewed(flags, tracked=tracked)
         rows = [
             self._judge(str(nid), verdicts.get(str(nid)), outlets, result)
             | {"new": first.get(str(nid), run_id) == run_id}
@@ -152,9 +166,6 @@ class VerdictRules:
                 result.hidden.append(nid)
                 review = "dismissed: not flagged (shown by [review] show_dismissed)"
         elif row.verdict == "confirmed" and row.snapshot.get("statements"):
-            statements = tuple(text for _, text in row.snapshot["statements"])
-            name = str(row.snapshot.get("label") or nid)
-            result.tracked.append(WatchedNarrative(nid, name, statements, notes=row.note))
             review = f"confirmed: tracked in watch_hits.csv as {nid}"
         at = iso_utc(pd.Timestamp(row.decided_at).tz_localize("UTC"))
         return {"verdict": row.verdict, "verdict_note": row.note, "verdict_by": row.analyst, "verdict_at": at,
