@@ -31,9 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from detector.evaluate.theme_metrics import bcubed
-from themes_designs import (
+from themes_common import (
     DAY,
     THEME_BLOCS,
     Feed,
@@ -43,6 +41,8 @@ from themes_designs import (
     members_frame,
     recommended_labels,
 )
+
+from detector.evaluate.theme_metrics import bcubed
 
 
 def bertopic_labels(feed: Feed, rows: np.ndarray, min_topic_size: int, seed: int) -> np.ndarray:
@@ -71,41 +71,60 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"), help="the shared data folder")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/themes-lab"), help="vector cache folder")
-    parser.add_argument("--store", type=Path, default=None, help="embedding store copy, if vectors are missing")
-    parser.add_argument("--min-topic-size", type=int, default=10, help="BERTopic min_topic_size (its default 10)")
+    parser.add_argument(
+        "--store", type=Path, default=None, help="embedding store copy, if vectors are missing"
+    )
+    parser.add_argument(
+        "--min-topic-size", type=int, default=10, help="BERTopic min_topic_size (its default 10)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="UMAP and injection seed")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     results: list[dict[str, object]] = []
     feeds = {n: load_feed(args.data, n, args.cache, args.store) for n in ("campaigns_2024", "campaigns_2022")}
+    e_vectors = np.load(args.cache / "E_articles.npy")
+    efeed, truth_labels = e_in_background(args.data, feeds["campaigns_2022"], e_vectors, 28.0, args.seed)
+    rows = np.flatnonzero(efeed.articles["bloc"].isin(THEME_BLOCS).to_numpy())
+    for method, labelling in (
+        ("recommended", lambda: recommended_labels(efeed, rows)),
+        ("BERTopic topics", lambda: bertopic_labels(efeed, rows, args.min_topic_size, args.seed)),
+    ):
+        started = time.process_time()
+        lab = labelling()
+        score = bcubed([int(x) if x >= 0 else None for x in lab], list(truth_labels[rows]))
+        results.append({
+            "feed": efeed.name, "method": method, "cpu_s": round(time.process_time() - started, 1),
+            "bcubed_precision": score.precision, "bcubed_recall": score.recall, "bcubed_f1": score.f1,
+            "labelled": score.n_items,
+        })  # fmt: skip
+        print(results[-1], flush=True)
     for name, feed in feeds.items():
         rows = np.flatnonzero(feed.articles["bloc"].isin(THEME_BLOCS).to_numpy())
         started = time.process_time()
         labels = bertopic_labels(feed, rows, args.min_topic_size, args.seed)
         cpu = time.process_time() - started
-        for reading, lab in (("topics", labels), ("topics x 7-day bins", time_binned(labels, feed.times[rows], 7))):
-            figures = evaluate(feed, members_frame(feed, lab, rows), None)
+        for reading, lab in (
+            ("topics", labels),
+            ("topics x 7-day bins", time_binned(labels, feed.times[rows], 7)),
+        ):
+            figures = evaluate(feed, members_frame(feed, lab, rows))
             results.append({"feed": name, "method": f"BERTopic {reading}", "cpu_s": round(cpu, 1), **figures})
-    e_vectors = np.load(args.cache / "E_articles.npy")
-    efeed, truth_labels = e_in_background(args.data, feeds["campaigns_2022"], e_vectors, 28.0, args.seed)
-    rows = np.flatnonzero(efeed.articles["bloc"].isin(THEME_BLOCS).to_numpy())
-    for method, lab in (
-        ("BERTopic topics", bertopic_labels(efeed, rows, args.min_topic_size, args.seed)),
-        ("recommended", recommended_labels(efeed, rows)),
-    ):
-        themes = [int(x) if x >= 0 else None for x in lab]
-        score = bcubed(themes, list(truth_labels[rows]))
-        results.append({
-            "feed": efeed.name, "method": method, "bcubed_precision": score.precision,
-            "bcubed_recall": score.recall, "bcubed_f1": score.f1, "labelled": score.n_items,
-        })  # fmt: skip
+            print(results[-1], flush=True)
     table = pd.DataFrame(results)
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(table.round(3).to_string(index=False))
     if args.json:
-        machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
-        payload = {"machine": machine, "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2)}
+        machine = {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        }
+        payload = {
+            "machine": machine,
+            "load_before": round(load, 2),
+            "load_after": round(os.getloadavg()[0], 2),
+        }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({**payload, "results": results}, indent=2, default=str))
 
