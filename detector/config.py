@@ -44,6 +44,7 @@ class Section:
 
     section_name: ClassVar[str] = ""
     constraints: ClassVar[dict[str, Constraint]] = {}
+    own_keys: ClassVar[tuple[str, ...]] = ()  # keys of no constructor: read by setting(), not arguments()
 
     def __post_init__(self) -> None:
         check_params(self.section_name, vars(self), self.constraints)
@@ -85,7 +86,12 @@ def section(
         fields,
         bases=(Section,),
         frozen=True,
-        namespace={"section_name": name, "constraints": table, "__doc__": f"``[{name}]``: {where}"},
+        namespace={
+            "section_name": name,
+            "constraints": table,
+            "own_keys": tuple(own or ()),
+            "__doc__": f"``[{name}]``: {where}",
+        },
     )
 
 
@@ -130,9 +136,19 @@ class Config:
     base_dir: str = "."
 
     def arguments(self, section: str) -> dict[str, Any]:
-        """``[section]`` as keyword arguments of its stage, with the keys that name files
-        (:data:`PATH_KEYS`) resolved against the config's folder: the one place relative paths
-        are resolved. Empty paths stay empty (each key says what empty means)."""
+        """``[section]`` as keyword arguments of its stage: every key but those of no constructor
+        (read with :meth:`setting`)."""
+        own = getattr(self, section).own_keys
+        return {key: value for key, value in self.values(section).items() if key not in own}
+
+    def setting(self, section: str, key: str) -> Any:
+        """One key of ``[section]``, a path resolved as :meth:`values` resolves it."""
+        return self.values(section)[key]
+
+    def values(self, section: str) -> dict[str, Any]:
+        """Every key of ``[section]``, with the keys that name files (:data:`PATH_KEYS`) resolved
+        against the config's folder: the one place relative paths are resolved. Empty paths stay
+        empty (each key says what empty means)."""
         values = dataclasses.asdict(getattr(self, section))
         for key in PATH_KEYS.get(section, ()):
             if values[key] and values[key] not in MODEL_SHORTCUTS:

@@ -211,7 +211,7 @@ def config_to_toml(config: Config, header: list[str]) -> str:
     tables: list[tuple[str, dict[str, Any]]] = []
     for section in config.to_dict():
         lines += ["", f"[{section}]"]
-        for key, value in config.arguments(section).items():
+        for key, value in config.values(section).items():
             if isinstance(value, dict):
                 tables.append((f"{section}.{key}", value))
                 continue
