@@ -13,20 +13,24 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import hashlib
 import inspect
 import json
+import logging
 import tomllib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from detector.embed.embedding import MODEL_SHORTCUTS, EmbeddingStage
 from detector.embed.passages import UNITS, PassageStage
 from detector.errors import ConfigError
 from detector.index import VectorIndex
 from detector.narratives.cluster import WindowClusterer
+from detector.narratives.groupers import CONTEXT, GROUPERS, grouper_factory, section_key
 from detector.params import Constraint, Interval, OneOf, check_params
 from detector.pipeline.engine import ENGINE_CONSTRAINTS
 from detector.pipeline.limits import MemoryGuard
@@ -35,6 +39,8 @@ from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader
 from detector.watch.track import NarrativeTracker
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Section:
     section_name: ClassVar[str] = ""
     constraints: ClassVar[dict[str, Constraint]] = {}
     own_keys: ClassVar[tuple[str, ...]] = ()  # keys of no constructor: read by setting(), not arguments()
+    subsections: ClassVar[dict[str, type[Section]]] = {}  # [name.key] tables: [cluster.sync_graph]
 
     def __post_init__(self) -> None:
         check_params(self.section_name, vars(self), self.constraints)
@@ -61,10 +68,11 @@ def section(
     *,
     skip: tuple[str, ...] = (),
     own: dict[str, tuple[Any, Constraint | None]] | None = None,
+    subsections: dict[str, type[Section]] | None = None,
 ) -> type[Section]:
     """The ``[name]`` section class: the keys in ``own`` (``key: (default, constraint)``, keys no
     constructor has), then every parameter of ``component`` except ``skip``, with its default and
-    the constraint its class declares."""
+    the constraint its class declares, then one table per entry of ``subsections``."""
     table: dict[str, Constraint] = dict(getattr(component, "parameter_constraints", {}))
     table |= {key: c for key, (_, c) in (own or {}).items() if c is not None}
     keys: list[tuple[str, Any, Any]] = [
@@ -80,6 +88,7 @@ def section(
          else field(default=default, metadata=table[key].metadata() if key in table else None))
         for key, kind, default in keys
     ]  # fmt: skip
+    fields += [(key, Section, field(default_factory=cls)) for key, cls in (subsections or {}).items()]
     where = f"the arguments of :class:`{component.__module__}.{component.__qualname__}`" if component else ""
     return dataclasses.make_dataclass(
         f"{name.title()}Config",
@@ -90,6 +99,7 @@ def section(
             "section_name": name,
             "constraints": table,
             "own_keys": tuple(own or ()),
+            "subsections": dict(subsections or {}),
             "__doc__": f"``[{name}]``: {where}",
         },
     )
@@ -102,9 +112,26 @@ PassageConfig = section(
     "passages", PassageStage, skip=("embedding",), own={"unit": ("passage", OneOf(UNITS))}
 )
 IndexConfig = section("index", VectorIndex, skip=("seed",))
-ClusterConfig = section("cluster", WindowClusterer, skip=("random_state", "searcher"))
 ScoreConfig = section("score", SyncScorer, skip=("random_state",))
 LinksConfig = section("links", LinkClassifier, skip=("registry",))
+
+
+@functools.cache
+def _cluster_section(groupers: tuple[str, ...]) -> type[Section]:
+    subsections = {
+        section_key(name): section(f"cluster.{section_key(name)}", grouper_factory(name), skip=CONTEXT)
+        for name in groupers
+    }
+    own: dict[str, tuple[Any, Constraint | None]] = {"grouper": ("sync-graph", OneOf(groupers))}
+    return section("cluster", WindowClusterer, skip=("grouper",), own=own, subsections=subsections)
+
+
+def cluster_section() -> type[Section]:
+    """``[cluster]``: the clusterer's keys, ``grouper``, and one ``[cluster.<grouper>]`` table per
+    registered grouper (made again when a grouper is registered later, as a test does)."""
+    return _cluster_section(tuple(GROUPERS))
+
+
 RunConfig = section("run", None, own={"seed": (0, Interval(0, 2**31 - 1))})
 LimitsConfig = section("limits", MemoryGuard)
 EngineConfig = section("engine", RayEngine, own={"kind": ("local", ENGINE_CONSTRAINTS["kind"])})
@@ -126,7 +153,7 @@ class Config:
     embed: Section = field(default_factory=EmbedConfig)
     passages: Section = field(default_factory=PassageConfig)
     index: Section = field(default_factory=IndexConfig)
-    cluster: Section = field(default_factory=ClusterConfig)
+    cluster: Section = field(default_factory=lambda: cluster_section()())
     score: Section = field(default_factory=ScoreConfig)
     links: Section = field(default_factory=LinksConfig)
     run: Section = field(default_factory=RunConfig)
@@ -138,8 +165,21 @@ class Config:
     def arguments(self, section: str) -> dict[str, Any]:
         """``[section]`` as keyword arguments of its stage: every key but those of no constructor
         (read with :meth:`setting`)."""
-        own = getattr(self, section).own_keys
-        return {key: value for key, value in self.values(section).items() if key not in own}
+        part = self.part(section)
+        not_arguments = (*part.own_keys, *part.subsections)
+        return {key: value for key, value in self.values(section).items() if key not in not_arguments}
+
+    def part(self, section: str) -> Section:
+        """The section ``section`` names: ``"cluster"``, or a table of one, ``"cluster.hdbscan"``."""
+        found: Any = self
+        for name in section.split("."):
+            found = getattr(found, name)
+        return cast(Section, found)
+
+    def grouper(self) -> tuple[str, dict[str, Any]]:
+        """``[cluster] grouper`` and its options, ``[cluster.<grouper>]``."""
+        name = self.cluster.grouper
+        return name, self.values(f"cluster.{section_key(name)}")
 
     def setting(self, section: str, key: str) -> Any:
         """One key of ``[section]``, a path resolved as :meth:`values` resolves it."""
@@ -149,7 +189,7 @@ class Config:
         """Every key of ``[section]``, with the keys that name files (:data:`PATH_KEYS`) resolved
         against the config's folder: the one place relative paths are resolved. Empty paths stay
         empty (each key says what empty means)."""
-        values = dataclasses.asdict(getattr(self, section))
+        values = dataclasses.asdict(self.part(section))
         for key in PATH_KEYS.get(section, ()):
             if values[key] and values[key] not in MODEL_SHORTCUTS:
                 path = Path(values[key]).expanduser()
@@ -157,8 +197,13 @@ class Config:
         return values
 
     def override(self, section: str, **values: Any) -> Config:
-        """A copy with ``values`` replacing keys of ``[section]`` (checked like a config file's)."""
-        return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **values)})
+        """A copy with ``values`` replacing keys of ``[section]`` (checked like a config file's;
+        ``"cluster.hdbscan"`` names a table of a section)."""
+        head, _, rest = section.partition(".")
+        part = getattr(self, head)
+        if rest:
+            values = {rest: dataclasses.replace(getattr(part, rest), **values)}
+        return dataclasses.replace(self, **{head: dataclasses.replace(part, **values)})
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -198,7 +243,7 @@ _SECTIONS: dict[str, type[Section]] = {
     "embed": EmbedConfig,
     "passages": PassageConfig,
     "index": IndexConfig,
-    "cluster": ClusterConfig,
+    "cluster": Section,  # cluster_section(): its tables depend on the registered groupers
     "score": ScoreConfig,
     "links": LinksConfig,
     "run": RunConfig,
@@ -240,16 +285,52 @@ def config_from_dict(data: dict[str, Any], *, base_dir: str = ".", where: str = 
             raise _unknown("section", name, sorted(_SECTIONS), where)
         if not isinstance(values, dict):
             raise ConfigError(f"{where}: [{name}] must be a table of keys, saw {values!r}.")
-        cls = _SECTIONS[name]
-        allowed = [f.name for f in dataclasses.fields(cls)]
-        for key in values:
-            if key not in allowed:
-                raise _unknown(f"key in [{name}]", key, allowed, where)
-        try:
-            sections[name] = cls(**values)
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
+        cls = cluster_section() if name == "cluster" else _SECTIONS[name]
+        if name == "cluster":
+            values = upgrade_cluster(values, cls, where)
+        sections[name] = _section_from_dict(cls, name, values, where)
     return Config(**sections, base_dir=base_dir)
+
+
+def _section_from_dict(cls: type[Section], name: str, values: dict[str, Any], where: str) -> Section:
+    allowed = [f.name for f in dataclasses.fields(cls)]
+    for key in values:
+        if key not in allowed:
+            raise _unknown(f"key in [{name}]", key, allowed, where)
+    values = dict(values)
+    for key, table in cls.subsections.items():
+        if key in values:
+            if not isinstance(values[key], dict):
+                raise ConfigError(f"{where}: [{name}.{key}] must be a table of keys, saw {values[key]!r}.")
+            values[key] = _section_from_dict(table, f"{name}.{key}", values[key], where)
+    try:
+        return cls(**values)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def upgrade_cluster(values: dict[str, Any], cls: type[Section], where: str) -> dict[str, Any]:
+    """``[cluster]`` with the keys of the flat layout (before groupers were objects) moved where
+    they now live: ``method`` is ``grouper``, a grouper's option goes to ``[cluster.<grouper>]``.
+    Each moved key warns (a DeprecationWarning and a log line) with its new name; the flat keys
+    are read for one release."""
+    values = dict(values)
+    moved: list[tuple[str, str]] = []
+    if "method" in values:
+        values.setdefault("grouper", values.pop("method"))
+        moved.append(("method", "[cluster] grouper"))
+    for table, sub in cls.subsections.items():
+        for key in [f.name for f in dataclasses.fields(sub)]:
+            if key in values and key not in {f.name for f in dataclasses.fields(cls)}:
+                values[table] = {**values.get(table, {}), key: values.pop(key)}
+                moved.append((key, f"[cluster.{table}] {key}"))
+    for old, new in moved:
+        message = (
+            f"{where}: [cluster] {old} is deprecated and will be refused in the next release; use {new}."
+        )
+        warnings.warn(message, DeprecationWarning, stacklevel=3)
+        log.warning(message)
+    return values
 
 
 def load_config(path: str | Path | None) -> Config:

@@ -20,6 +20,7 @@ from detector.embed.embedding import EmbeddingStage
 from detector.embed.passages import PassageMatcher, PassageStage
 from detector.index import CrossBlocSearcher, VectorIndex
 from detector.narratives.cluster import WindowClusterer, iter_narratives
+from detector.narratives.groupers import make_grouper
 from detector.pipeline.limits import MemoryGuard
 from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer
@@ -120,9 +121,12 @@ def load_registry(config: Config) -> OutletRegistry:
 
 
 def clusterer_for(config: Config) -> WindowClusterer:
-    """The clusterer ``[cluster]`` describes, with ``[index]``'s search and ``[run]``'s seed."""
+    """The clusterer ``[cluster]`` describes, with the grouper ``[cluster] grouper`` names (its
+    options from ``[cluster.<grouper>]``), ``[index]``'s search and ``[run]``'s seed."""
     searcher = CrossBlocSearcher(VectorIndex(**config.arguments("index")))
-    return WindowClusterer(**config.arguments("cluster"), random_state=config.run.seed, searcher=searcher)
+    name, options = config.grouper()
+    grouper = make_grouper(name, options, searcher=searcher, random_state=config.run.seed)
+    return WindowClusterer(grouper, **config.arguments("cluster"))
 
 
 def tracker_for(config: Config) -> NarrativeTracker:
