@@ -317,7 +317,7 @@ def score_narratives(
     pairs = pairs[pairs["narrative_id"].isin(set(flags["narrative_id"]))]
     findings = assemble_findings(
         flags, pairs, narratives, articles, narrated.vectors, members, stages.links,
-        passages=scope.passages is not None,
+        scope.passages,
     )  # fmt: skip
     return findings, null
 

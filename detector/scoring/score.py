@@ -38,13 +38,14 @@ from detector.params import Constraint, Interval, LanguagePairs, validate_params
 from detector.scoring.evidence import PairBackground, outlet_evidence
 from detector.scoring.fdr import NullEstimate, estimate_null
 from detector.scoring.significance import lag_p_value, narrative_seed
-from detector.sources.ingest import headline
 from detector.sources.registry import language_pair
 from detector.times import HOUR, epoch_seconds
 
 log = logging.getLogger(__name__)
 
 TOP_MEAN = 3  # pairs averaged into the closeness part of the score
+# A candidate's articles, as rows: its best cross-bloc pair and each bloc's first article.
+ARTICLE_KEYS = ("best_cn", "best_ru", "first_cn", "first_ru")
 
 
 class SyncScorer:
@@ -153,6 +154,10 @@ class SyncScorer:
         """The candidate row and evidence pairs of one narrative, or ``None`` when it is no
         candidate (flagging is :meth:`select`'s, over all candidates of a run).
 
+        Scores only: the row's articles (:data:`ARTICLE_KEYS`) and each pair's ``cn`` and ``ru``
+        are rows of ``members`` (``cn_unit``, ``ru_unit``: rows of ``passages``);
+        :mod:`detector.report.findings` turns them into report columns.
+
         Only pairs less similar than ``below_similarity`` count: decoy runs pass the similarity
         of a near-verbatim copy, since a copy is a real link at any lag, not a chance match.
 
@@ -192,9 +197,9 @@ class SyncScorer:
         ranked = ranked[: min(self.top_pairs, int(within.sum()))]
         pair_i, pair_j = np.unravel_index(ranked, sims.shape)
         closeness = float(sims[pair_i[:TOP_MEAN], pair_j[:TOP_MEAN]].mean())
-        first_cn = members.iloc[cn[np.argmin(seconds[cn])]]
-        first_ru = members.iloc[ru[np.argmin(seconds[ru])]]
-        lag = (first_ru["published_at"] - first_cn["published_at"]).total_seconds() / HOUR
+        first_cn, first_ru = int(cn[np.argmin(seconds[cn])]), int(ru[np.argmin(seconds[ru])])
+        published = members["published_at"]
+        lag = (published.iloc[first_ru] - published.iloc[first_cn]).total_seconds() / HOUR
         p_value = self._p_value(narrative_id, members, seconds, lag)
         content = vectors
         if passages is not None and passage_rows is not None:
@@ -207,7 +212,6 @@ class SyncScorer:
         evidence, n_edges = outlet_evidence(
             sims, within, outlet_names[cn], outlet_names[ru], pair_keys, self.background_
         )
-        best_cn, best_ru = members.iloc[cn[pair_i[0]]], members.iloc[ru[pair_j[0]]]
         row = {
             "narrative_id": narrative_id,
             "q_value": np.nan,
@@ -217,14 +221,13 @@ class SyncScorer:
             "score": round(closeness * (1 - self.control_discount * control_share), 4),
             "direction": "cn->ru" if lag > 0 else "ru->cn" if lag < 0 else "same time",
             "lag_hours": round(lag, 2),
-            "leader_outlet": (first_cn if lag >= 0 else first_ru)["outlet"],
             "best_similarity": round(float(sims[pair_i[0], pair_j[0]]), 4),
             "mean_top_similarity": round(closeness, 4),
             "best_pair_lag_hours": round(float(lags[pair_i[0], pair_j[0]]), 2),
-            **_article_fields("best_cn", best_cn),
-            **_article_fields("best_ru", best_ru),
-            **_article_fields("first_cn", first_cn),
-            **_article_fields("first_ru", first_ru),
+            "best_cn": int(cn[pair_i[0]]),
+            "best_ru": int(ru[pair_j[0]]),
+            "first_cn": first_cn,
+            "first_ru": first_ru,
             "n_articles": len(members),
             "n_cn": len(cn),
             "n_ru": len(ru),
@@ -239,19 +242,20 @@ class SyncScorer:
             "last_seen": members["published_at"].max(),
         }
         pairs = pd.DataFrame(
-            [
-                {
-                    "narrative_id": narrative_id,
-                    "pair_rank": rank,
-                    **_article_fields("cn", members.iloc[cn[i]], with_language=True),
-                    **_article_fields("ru", members.iloc[ru[j]], with_language=True),
-                    "similarity": round(float(sims[i, j]), 4),
-                    "lag_hours": round(float(lags[i, j]), 2),
-                    **_passage_fields(passages, passage_rows, i, j),
-                }
-                for rank, (i, j) in enumerate(zip(pair_i, pair_j, strict=True), start=1)
-            ]
+            {
+                "narrative_id": narrative_id,
+                "pair_rank": np.arange(1, len(pair_i) + 1),
+                "cn": cn[pair_i],
+                "ru": ru[pair_j],
+                "similarity": [round(float(sims[i, j]), 4) for i, j in zip(pair_i, pair_j, strict=True)],
+                "lag_hours": [round(float(lags[i, j]), 2) for i, j in zip(pair_i, pair_j, strict=True)],
+            }
         )
+        if passage_rows is not None:  # the passages that matched, rows of ``passages``
+            pairs["cn_unit"], pairs["ru_unit"] = (
+                passage_rows[0][pair_i, pair_j],
+                passage_rows[1][pair_i, pair_j],
+            )
         return row, pairs
 
     def _p_value(self, narrative_id: str, members: pd.DataFrame, seconds: np.ndarray, lag: float) -> float:
@@ -302,7 +306,8 @@ class SyncScorer:
         below_similarity: float = np.inf,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Candidates (most evidence first) and their evidence pairs for ``(narrative_id,
-        article row positions)``. Narratives are scored independently, through ``mapper``;
+        article row positions)``, their articles as rows of ``articles``. Narratives are scored
+        independently, through ``mapper``;
         ``below_similarity`` as in :meth:`score`."""
         scored = mapper(
             partial(
@@ -359,9 +364,15 @@ def _score_one(
 ) -> tuple[dict[str, Any], pd.DataFrame] | None:
     nid, positions = narrative
     members = articles.iloc[positions].reset_index(drop=True)
-    return scorer.score(
+    scored = scorer.score(
         nid, members, vectors[positions], control, control_vectors, passages, below_similarity
     )
+    if scored is None:
+        return None
+    row, pairs = scored
+    rows = np.asarray(positions)  # the narrative's rows -> rows of ``articles``
+    row |= {key: int(rows[row[key]]) for key in ARTICLE_KEYS}
+    return row, pairs.assign(cn=rows[pairs["cn"].to_numpy()], ru=rows[pairs["ru"].to_numpy()])
 
 
 def matching_vectors(
@@ -393,34 +404,8 @@ def matching_vectors(
     return content
 
 
-def _passage_fields(
-    passages: PassageMatcher | None, rows: tuple[np.ndarray, np.ndarray] | None, i: int, j: int
-) -> dict[str, Any]:
-    """The matching passages of pair (i, j): text and character offsets into each article's text."""
-    if passages is None or rows is None:
-        return {}
-    fields: dict[str, Any] = {}
-    for side, grid in zip(("cn", "ru"), rows, strict=True):
-        text, start, end = passages.evidence(int(grid[i, j]))
-        fields |= {f"{side}_passage": text, f"{side}_passage_start": start, f"{side}_passage_end": end}
-    return fields
-
-
 def burstiness(seconds: np.ndarray, span_hours: float = 24.0) -> float:
     """Largest share of the articles that fall within any ``span_hours`` interval (1 = one burst)."""
     ordered = np.sort(seconds)
     ends = np.searchsorted(ordered, ordered + span_hours * HOUR, side="right")
     return float((ends - np.arange(len(ordered))).max() / len(ordered))
-
-
-def _article_fields(prefix: str, article: pd.Series, with_language: bool = False) -> dict[str, Any]:
-    fields = {
-        f"{prefix}_id": article["id"],
-        f"{prefix}_outlet": article["outlet"],
-        f"{prefix}_published_at": article["published_at"],
-        f"{prefix}_title": headline(article),
-        f"{prefix}_url": article.get("url", ""),
-    }
-    if with_language:
-        fields[f"{prefix}_language"] = article["language"]
-    return fields
