@@ -27,14 +27,13 @@ from typing import Any, ClassVar, cast
 
 from detector.embed.embedding import MODEL_SHORTCUTS, EmbeddingStage
 from detector.embed.passages import UNITS, PassageStage
+from detector.engine_options import ENGINE_CONSTRAINTS, RayOptions
 from detector.errors import ConfigError
 from detector.index import VectorIndex
+from detector.limits import MemoryGuard
 from detector.narratives.cluster import WindowClusterer
 from detector.narratives.groupers import CONTEXT, GROUPERS, grouper_factory, section_key
 from detector.params import Constraint, Interval, OneOf, check_params
-from detector.pipeline.engine import ENGINE_CONSTRAINTS
-from detector.pipeline.limits import MemoryGuard
-from detector.pipeline.ray_engine import RayEngine
 from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader
@@ -63,16 +62,18 @@ class Section:
 
 
 def section(
-    name: str,
     component: Callable[..., Any] | None,
     *,
+    name: str = "",
     skip: tuple[str, ...] = (),
     own: dict[str, tuple[Any, Constraint | None]] | None = None,
     subsections: dict[str, type[Section]] | None = None,
 ) -> type[Section]:
-    """The ``[name]`` section class: the keys in ``own`` (``key: (default, constraint)``, keys no
+    """The section class of ``component`` (named by its ``parameter_section``; ``name`` for a
+    section of no constructor): the keys in ``own`` (``key: (default, constraint)``, keys no
     constructor has), then every parameter of ``component`` except ``skip``, with its default and
     the constraint its class declares, then one table per entry of ``subsections``."""
+    name = name or component.parameter_section  # type: ignore[union-attr]
     table: dict[str, Constraint] = dict(getattr(component, "parameter_constraints", {}))
     table |= {key: c for key, (_, c) in (own or {}).items() if c is not None}
     keys: list[tuple[str, Any, Any]] = [
@@ -105,25 +106,11 @@ def section(
     )
 
 
-IngestConfig = section("ingest", FeedReader, skip=("registry",), own={"registry": ("outlets.toml", None)})
-StoreConfig = section("store", None, own={"path": ("", None)})  # "" = <out>/detector.duckdb
-EmbedConfig = section("embed", EmbeddingStage, skip=("embedder",))
-PassageConfig = section(
-    "passages", PassageStage, skip=("embedding",), own={"unit": ("passage", OneOf(UNITS))}
-)
-IndexConfig = section("index", VectorIndex, skip=("seed",))
-ScoreConfig = section("score", SyncScorer, skip=("random_state",))
-LinksConfig = section("links", LinkClassifier, skip=("registry",))
-
-
 @functools.cache
 def _cluster_section(groupers: tuple[str, ...]) -> type[Section]:
-    subsections = {
-        section_key(name): section(f"cluster.{section_key(name)}", grouper_factory(name), skip=CONTEXT)
-        for name in groupers
-    }
+    subsections = {section_key(name): section(grouper_factory(name), skip=CONTEXT) for name in groupers}
     own: dict[str, tuple[Any, Constraint | None]] = {"grouper": ("sync-graph", OneOf(groupers))}
-    return section("cluster", WindowClusterer, skip=("grouper",), own=own, subsections=subsections)
+    return section(WindowClusterer, skip=("grouper",), own=own, subsections=subsections)
 
 
 def cluster_section() -> type[Section]:
@@ -132,35 +119,57 @@ def cluster_section() -> type[Section]:
     return _cluster_section(tuple(GROUPERS))
 
 
-RunConfig = section("run", None, own={"seed": (0, Interval(0, 2**31 - 1))})
-LimitsConfig = section("limits", MemoryGuard)
-EngineConfig = section("engine", RayEngine, own={"kind": ("local", ENGINE_CONSTRAINTS["kind"])})
-# Permutations, null span and seed are shared with the discovered narratives' scorer.
-WatchConfig = section(
-    "watch",
-    NarrativeTracker,
-    skip=("permutations", "null_span_hours", "random_state"),
-    own={"watchlist": ("", None)},  # a watchlist TOML the daily run tracks; "" = none
-)
+# Every section, in file order, declared once: the config's fields, the sections a file may have
+# and their keys all come from here (and each constructor's signature).
+SECTIONS: dict[str, type[Section]] = {
+    "ingest": section(FeedReader, skip=("registry",), own={"registry": ("outlets.toml", None)}),
+    "store": section(None, name="store", own={"path": ("", None)}),  # "" = <out>/detector.duckdb
+    "embed": section(EmbeddingStage, skip=("embedder",)),
+    "passages": section(PassageStage, skip=("embedding",), own={"unit": ("passage", OneOf(UNITS))}),
+    "index": section(VectorIndex, skip=("seed",)),
+    "cluster": cluster_section(),  # as registered at import; section_class() follows later ones
+    "score": section(SyncScorer, skip=("random_state",)),
+    "links": section(LinkClassifier, skip=("registry",)),
+    "run": section(None, name="run", own={"seed": (0, Interval(0, 2**31 - 1))}),
+    "limits": section(MemoryGuard),
+    "engine": section(RayOptions, own={"kind": ("local", ENGINE_CONSTRAINTS["kind"])}),
+    # Permutations, null span and seed are shared with the discovered narratives' scorer.
+    "watch": section(
+        NarrativeTracker,
+        skip=("permutations", "null_span_hours", "random_state"),
+        own={"watchlist": ("", None)},  # a watchlist TOML the daily run tracks; "" = none
+    ),
+}
+
+
+def section_class(name: str) -> type[Section]:
+    return cluster_section() if name == "cluster" else SECTIONS[name]
+
+
+def _default_section(name: str) -> Section:
+    return section_class(name)()
+
+
+def _with_sections(cls: type[Any]) -> type[Any]:
+    """Add one field per entry of :data:`SECTIONS` (before ``base_dir``), defaulting to its defaults."""
+    cls.__annotations__ = dict.fromkeys(SECTIONS, "Section") | cls.__annotations__
+    for name in SECTIONS:
+        setattr(cls, name, field(default_factory=functools.partial(_default_section, name)))
+    return cls
 
 
 @dataclass(frozen=True)
+@_with_sections
 class Config:
-    """The whole resolved configuration. ``base_dir`` anchors relative paths (the config's folder)."""
+    """The whole resolved configuration: one field per section of :data:`SECTIONS`, and
+    ``base_dir``, which anchors relative paths (the config's folder)."""
 
-    ingest: Section = field(default_factory=IngestConfig)
-    store: Section = field(default_factory=StoreConfig)
-    embed: Section = field(default_factory=EmbedConfig)
-    passages: Section = field(default_factory=PassageConfig)
-    index: Section = field(default_factory=IndexConfig)
-    cluster: Section = field(default_factory=lambda: cluster_section()())
-    score: Section = field(default_factory=ScoreConfig)
-    links: Section = field(default_factory=LinksConfig)
-    run: Section = field(default_factory=RunConfig)
-    limits: Section = field(default_factory=LimitsConfig)
-    engine: Section = field(default_factory=EngineConfig)
-    watch: Section = field(default_factory=WatchConfig)
     base_dir: str = "."
+
+    def __getattr__(self, name: str) -> Section:
+        # Only reached for a name that is no section (the fields are made from SECTIONS, which
+        # static type checkers cannot see; this tells them a section has that type).
+        raise AttributeError(f"the config has no section [{name}]")
 
     def arguments(self, section: str) -> dict[str, Any]:
         """``[section]`` as keyword arguments of its stage: every key but those of no constructor
@@ -237,20 +246,6 @@ PATH_KEYS = {
     "engine": ("shard_dir",),
     "watch": ("watchlist",),
 }
-_SECTIONS: dict[str, type[Section]] = {
-    "ingest": IngestConfig,
-    "store": StoreConfig,
-    "embed": EmbedConfig,
-    "passages": PassageConfig,
-    "index": IndexConfig,
-    "cluster": Section,  # cluster_section(): its tables depend on the registered groupers
-    "score": ScoreConfig,
-    "links": LinksConfig,
-    "run": RunConfig,
-    "limits": LimitsConfig,
-    "engine": EngineConfig,
-    "watch": WatchConfig,
-}
 _NOT_IN_METHOD = {
     # The size limits and the sheet only decide which rows are read, and the rows are in the run id.
     "ingest": (
@@ -266,8 +261,8 @@ _NOT_IN_METHOD = {
     "embed": ("batch_size", "threads", "model_path"),
     "index": ("threads",),
     "limits": ("max_memory_gb",),
-    "engine": tuple(f.name for f in dataclasses.fields(EngineConfig)),
-    "watch": tuple(f.name for f in dataclasses.fields(WatchConfig)),  # reports only, not clusters
+    "engine": tuple(f.name for f in dataclasses.fields(SECTIONS["engine"])),
+    "watch": tuple(f.name for f in dataclasses.fields(SECTIONS["watch"])),  # reports only, not clusters
 }
 
 
@@ -281,11 +276,11 @@ def config_from_dict(data: dict[str, Any], *, base_dir: str = ".", where: str = 
     """Build a :class:`Config` from nested dicts, rejecting unknown sections and keys."""
     sections: dict[str, Any] = {}
     for name, values in data.items():
-        if name not in _SECTIONS:
-            raise _unknown("section", name, sorted(_SECTIONS), where)
+        if name not in SECTIONS:
+            raise _unknown("section", name, sorted(SECTIONS), where)
         if not isinstance(values, dict):
             raise ConfigError(f"{where}: [{name}] must be a table of keys, saw {values!r}.")
-        cls = cluster_section() if name == "cluster" else _SECTIONS[name]
+        cls = section_class(name)
         if name == "cluster":
             values = upgrade_cluster(values, cls, where)
         sections[name] = _section_from_dict(cls, name, values, where)

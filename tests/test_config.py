@@ -12,12 +12,12 @@ from detector.embed.embedding import EmbeddingStage
 from detector.embed.passages import PassageStage
 from detector.errors import ConfigError
 from detector.index import VectorIndex
+from detector.limits import MemoryGuard
 from detector.narratives.cluster import WindowClusterer
 from detector.narratives.density import Hdbscan
 from detector.narratives.groupers import make_grouper
 from detector.narratives.sync_graph import SyncGraph
 from detector.pipeline.engine import make_engine
-from detector.pipeline.limits import MemoryGuard
 from detector.pipeline.ray_engine import RayEngine
 from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer

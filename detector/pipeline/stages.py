@@ -19,9 +19,9 @@ from detector.config import Config
 from detector.embed.embedding import EmbeddingStage
 from detector.embed.passages import PassageMatcher, PassageStage
 from detector.index import CrossBlocSearcher, VectorIndex
+from detector.limits import MemoryGuard
 from detector.narratives.cluster import WindowClusterer, iter_narratives
 from detector.narratives.groupers import make_grouper
-from detector.pipeline.limits import MemoryGuard
 from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader
