@@ -108,9 +108,9 @@ def run_texts(config: Config, articles: pd.DataFrame) -> tuple[EmbeddingStage, l
     stage = EmbeddingStage(**config.arguments("embed"))
     article_texts = stage.texts(articles)
     texts = list(article_texts)
-    passages = Stages.from_config(config).passages
-    if passages is not None:
-        texts += passages.passages(articles)["text"].tolist()
+    stages = Stages.from_config(config)
+    if stages.by_passage:
+        texts += stages.splitter.passages(articles)["text"].tolist()
     return stage, article_texts, texts
 
 

@@ -57,8 +57,8 @@ def distinct_texts(config: Config, feed: Path) -> int:
     articles = read_feeds(config, [str(feed)]).articles
     stages = Stages.from_config(config)
     texts = set(stages.embedding.texts(articles))
-    if stages.passages is not None:
-        texts |= set(stages.passages.passages(articles)["text"])
+    if stages.by_passage:
+        texts |= set(stages.splitter.passages(articles)["text"])
     return len(texts)
 
 

@@ -29,7 +29,7 @@ from detector.io import file_sha256
 from detector.narratives.cluster import Window, WindowClusterer
 from detector.narratives.lineage import Lineage
 from detector.parallel import Mapper, serial_map
-from detector.pipeline.decoys import DecoyResult, run_decoys
+from detector.pipeline.decoys import DecoyRuns, run_decoys
 from detector.pipeline.engine import Engine, LocalEngine, make_engine
 from detector.pipeline.manifest import environment
 from detector.pipeline.preflight import check_store_writable, check_writable
@@ -137,9 +137,9 @@ def run_daily(
         checkpoint("clustered")
         lap("cluster")
         stages.scorer.fit(scope.articles, scope.vectors)
-        decoy_run = run_decoys(stages, scope, db, engine.map)
+        decoy_runs = run_decoys(stages, scope, db, engine.map)
         lap("decoys")
-        found, null = score_narratives(stages, scope, db, method, clusters, decoy_run, engine.map)
+        found, null = score_narratives(stages, scope, db, method, clusters, decoy_runs, engine.map)
         lap("score")
         watched = None
         if stages.watchlist:  # docs/watchlists.md: watched narratives beside the discovered ones
@@ -147,7 +147,7 @@ def run_daily(
             found = replace(found, flags=watched.flags)
             lap("watch")
         manifest = run_manifest(
-            config, stages, run, scope, windows, clusters, lineage, found, decoy_run, null
+            config, stages, run, scope, windows, clusters, lineage, found, decoy_runs, null
         )
         write_rejected(out_dir, feed)
         lap("report")
@@ -179,20 +179,22 @@ def load_scope(stages: Stages, db: Store, windows: list[Window], engine: Engine)
     """The stored articles of every window the run touches, embedded (what the cache lacks) and,
     in passage mode, split into passages; with how many texts had to be embedded."""
     bounds = (windows[0].start.replace(tzinfo=None), windows[-1].end.replace(tzinfo=None))
-    splitter = stages.passages
-    stages.guard.check(*db.scope_size(*bounds), splitter.max_chars if splitter else 0)  # before loading
+    splitter = stages.splitter
+    stages.guard.check(
+        *db.scope_size(*bounds), splitter.max_chars if stages.by_passage else 0
+    )  # before loading
     articles = db.articles_between(*bounds)
     embedding = stages.embedding
     texts = embedding.texts(articles)
     n_embedded = engine.embed(embedding, db, texts)
     vectors = embedding.cached_vectors(db, texts)
-    if splitter is None:
+    if not stages.by_passage:
         return Scope(articles, vectors), n_embedded
-    passages = splitter.passages(articles)
-    passage_texts = passages["text"].tolist()
+    split = splitter.passages(articles)
+    passage_texts = split["text"].tolist()
     n_embedded += engine.embed(embedding, db, passage_texts)
-    matcher = PassageMatcher(passages, embedding.cached_vectors(db, passage_texts))
-    return Scope(articles, vectors, matcher), n_embedded
+    passages = PassageMatcher(split, embedding.cached_vectors(db, passage_texts))
+    return Scope(articles, vectors, passages), n_embedded
 
 
 def run_manifest(
@@ -204,7 +206,7 @@ def run_manifest(
     clusters: pd.DataFrame,
     lineage: Lineage,
     found: Findings,
-    decoy_run: DecoyResult,
+    decoy_runs: DecoyRuns,
     null: dict[str, Any],
 ) -> dict[str, Any]:
     """The run's manifest (``manifest.json``; ``timings_s`` is added once the reports are due)."""
@@ -237,7 +239,7 @@ def run_manifest(
             "flags": len(found.flags),
             "rows_warned": len(feed.warnings),
         },
-        "decoys": decoy_run.summary(),
+        "decoys": decoy_runs.summary(),
         "null": null,
         "lineage": lineage.as_dict(),
         "warnings": run_warnings(feed.articles, scope.articles, windows, clusters),
@@ -286,7 +288,7 @@ def score_narratives(
     db: Store,
     method: str,
     clusters: pd.DataFrame,
-    decoy_run: DecoyResult,
+    decoy_runs: DecoyRuns,
     mapper: Mapper = serial_map,
 ) -> tuple[Findings, dict[str, Any]]:
     """Score every narrative this run touched, over all its stored members (earlier runs too),
@@ -295,7 +297,7 @@ def score_narratives(
     The scope's control articles are the baseline for the shared-news check.
     """
     scorer = stages.scorer
-    null: dict[str, Any] = {"target_fdr": scorer.target_fdr, "estimated": bool(decoy_run.shifts)}
+    null: dict[str, Any] = {"target_fdr": scorer.target_fdr, "estimated": bool(decoy_runs.shifts)}
     members = db.narrative_members(method, sorted(clusters["narrative_id"].unique()))
     if members.empty:
         return Findings.empty(), null | null_summary(pd.DataFrame(), pd.DataFrame(), None)
@@ -307,9 +309,9 @@ def score_narratives(
     )
     flags, estimate = scorer.select(
         candidates,
-        decoy_run.candidates if decoy_run.shifts else None,
-        decoy_run.real_opportunity,
-        decoy_run.decoy_opportunity,
+        decoy_runs.candidates if decoy_runs.shifts else None,
+        decoy_runs.real_opportunity,
+        decoy_runs.decoy_opportunity,
     )
     null |= null_summary(candidates, flags, estimate)
     if flags.empty:

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class DecoyResult:
+class DecoyRuns:
     """Every decoy's candidates (``decoy`` = its index), the opportunities, and the shifts used."""
 
     candidates: pd.DataFrame
@@ -56,7 +56,7 @@ def matching_lag_hours(clusterer: WindowClusterer, scorer: SyncScorer) -> float:
     return float(max(clusterer.window_hours, scorer.max_lag_hours))
 
 
-def run_decoys(stages: Stages, scope: Scope, db: Store, mapper: Mapper = serial_map) -> DecoyResult:
+def run_decoys(stages: Stages, scope: Scope, db: Store, mapper: Mapper = serial_map) -> DecoyRuns:
     """Cluster and score ``[score] decoys`` time-shifted copies of the run's pool.
 
     The scope's passages are the run's own (``None`` in article mode); only the history the pool
@@ -67,7 +67,7 @@ def run_decoys(stages: Stages, scope: Scope, db: Store, mapper: Mapper = serial_
     real_opportunity = opportunity(epoch_seconds(articles["published_at"]), articles["bloc"].to_numpy(), lag)
     # Off, or no cn–ru pair within the lag to calibrate (the run's warnings say why).
     if not stages.scorer.decoys or not real_opportunity:
-        return DecoyResult(pd.DataFrame(), real_opportunity, 0, [], 0)
+        return DecoyRuns(pd.DataFrame(), real_opportunity, 0, [], 0)
     history = decoy_history(db, stages.scorer, articles)
     pool = decoy_pool(stages, scope, db, history)
     seconds = epoch_seconds(pool.articles["published_at"])
@@ -79,7 +79,7 @@ def run_decoys(stages: Stages, scope: Scope, db: Store, mapper: Mapper = serial_
             "q-values are unknown and the timing p-value alone decides",
             span_hours, lag,
         )  # fmt: skip
-        return DecoyResult(pd.DataFrame(), real_opportunity, 0, [], len(pool.articles))
+        return DecoyRuns(pd.DataFrame(), real_opportunity, 0, [], len(pool.articles))
     frames, decoy_opportunity = [], 0
     for number, shift in enumerate(shifts):
         candidates, seen = score_decoy(stages, pool, shift, lag, mapper)
@@ -93,7 +93,7 @@ def run_decoys(stages: Stages, scope: Scope, db: Store, mapper: Mapper = serial_
             decoy_opportunity / max(real_opportunity, 1),
         )
     found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["evidence", "p_value"])
-    return DecoyResult(found, real_opportunity, decoy_opportunity, shifts, len(pool.articles))
+    return DecoyRuns(found, real_opportunity, decoy_opportunity, shifts, len(pool.articles))
 
 
 def score_decoy(
@@ -143,9 +143,9 @@ def decoy_pool(stages: Stages, scope: Scope, db: Store, history: pd.DataFrame) -
         return scope
     articles = pd.concat([history, scope.articles], ignore_index=True)
     vectors = np.vstack([stages.embedding.vectors(db, history), scope.vectors])
-    if stages.passages is None or scope.passages is None:
+    if scope.passages is None:
         return Scope(articles, vectors)
-    older = stages.passages.passages(history)
+    older = stages.splitter.passages(history)
     older_vectors = stages.embedding.embed_texts(db, older["text"].tolist())[0]
     recent = scope.passages.passages.assign(article_pos=scope.passages.passages["article_pos"] + len(history))
     passages = PassageMatcher(

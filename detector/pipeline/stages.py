@@ -110,11 +110,6 @@ class Stages:
             watchlist=config.setting("watch", "watchlist"),
         )
 
-    @property
-    def passages(self) -> PassageStage | None:
-        """The splitter when the run matches passages, else ``None`` (article vectors only)."""
-        return self.splitter if self.by_passage else None
-
 
 def load_registry(config: Config) -> OutletRegistry:
     return OutletRegistry.from_toml(Path(config.setting("ingest", "registry")))

@@ -43,8 +43,8 @@ def watch_run(stages: Stages, scope: Scope, db: Store, flags: pd.DataFrame, memb
     articles = scope.articles.reset_index(drop=True)
     articles = articles.assign(channel_type=articles["outlet"].map(stages.registry.channel_type))
     if scope.passages is None:
-        passages = stages.splitter.passages(articles)
-        units = Units(articles, passages, stages.splitter.vectors(db, passages))
+        split = stages.splitter.passages(articles)
+        units = Units(articles, split, stages.splitter.vectors(db, split))
     else:
         units = Units(articles, scope.passages.passages, scope.passages.vectors)
     result = stages.tracker.track_units(db, stages.embedding, watchlist, units, Filters())

@@ -342,8 +342,12 @@ class SyncScorer:
         timed = candidates[candidates["p_value"] <= self.alpha].copy()
         null = None
         if decoy_candidates is not None:
-            decoys = decoy_candidates.loc[decoy_candidates["p_value"] <= self.alpha, "evidence"].to_numpy()
-            null = estimate_null(timed["evidence"].to_numpy(), decoys, real_opportunity, decoy_opportunity)
+            decoy_evidence = decoy_candidates.loc[
+                decoy_candidates["p_value"] <= self.alpha, "evidence"
+            ].to_numpy()
+            null = estimate_null(
+                timed["evidence"].to_numpy(), decoy_evidence, real_opportunity, decoy_opportunity
+            )
             timed["q_value"] = np.round(null.q_values, 4)
             timed = timed[timed["q_value"] <= self.target_fdr]
         flags = timed.sort_values(
