@@ -144,14 +144,13 @@ class WindowClusterer:
         ``articles`` (``id, bloc, published_at``) must be sorted by time, ``vectors`` in the same
         order. ``stored_of(window)`` gives the clusters (``narrative_id, article_id``) the store
         holds for a window from earlier runs of the same method (empty if none): asked for each
-        window and for the one before the first, it carries ids across runs (see the module
-        doc for the rule). ``units`` =
-        ``(passage vectors, article row of each passage)`` makes the sync-graph match passages
-        (``[passages] unit = "passage"``); article vectors still serve the rescue step.
+        window and for the one before the first, it carries ids across runs (module doc).
+        ``units`` = ``(passage vectors, article row of each passage)`` makes the sync graph match
+        passages (``[passages] unit = "passage"``); article vectors still serve the rescue step.
 
-        Each window's clustering depends only on its own rows (and the scope-wide edges), so the
-        windows go through ``mapper`` (one after another by default, in parallel under an
-        engine); linking a window to the one before is sequential and happens here, in order.
+        Each window's clustering depends only on its own rows (and what the grouper prepared over
+        the scope), so the windows go through ``mapper`` (in parallel under an engine); linking a
+        window to the one before is sequential and happens here, in order.
         """
         times = epoch_seconds(articles["published_at"])
         bounds = [

@@ -93,7 +93,10 @@ class Laps:
         self.timings: dict[str, float] = {}
         self.clock = time.perf_counter()
 
-    def __call__(self, stage: str) -> None:
+    def __call__(self, stage: str, reached: str = "") -> None:
+        """``stage`` ends here; ``reached`` names the checkpoint (:mod:`detector.faults`) passed."""
+        if reached:
+            checkpoint(reached)
         now = time.perf_counter()
         self.timings[stage] = round(now - self.clock, 3)
         self.clock = now
@@ -116,8 +119,7 @@ def run_daily(
     check_store_writable(store)
     stages = Stages.from_config(config)
     feed = stages.reader.read(inputs, engine.map_files)
-    checkpoint("ingested")
-    lap("ingest")
+    lap("ingest", "ingested")
     if feed.articles.empty:
         raise_empty(feed)
     method = config.method_hash()
@@ -126,16 +128,13 @@ def run_daily(
     with Store(store) as db:
         run.interrupted = db.start_run(run.run_id, method, model_id, started.replace(tzinfo=None))
         run.upserted = db.upsert_articles(feed.articles)
-        checkpoint("stored")
-        lap("store")
+        lap("store", "stored")
         windows = stages.clusterer.windows(feed.articles["published_at"])
         scope, run.n_embedded = load_scope(stages, db, windows, engine)
-        checkpoint("embedded")
-        lap("embed")
+        lap("embed", "embedded")
         clusters, lineage = cluster_windows(db, stages.clusterer, method, windows, scope, engine.map)
         db.replace_clusters(method, clusters, [w.start.replace(tzinfo=None) for w in windows])
-        checkpoint("clustered")
-        lap("cluster")
+        lap("cluster", "clustered")
         stages.scorer.fit(scope.articles, scope.vectors)
         decoy_runs = run_decoys(stages, scope, db, engine.map)
         lap("decoys")

@@ -26,6 +26,7 @@ adding control coverage can only lower it. Flags are ordered by q-value, then ev
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
 
@@ -46,6 +47,36 @@ log = logging.getLogger(__name__)
 TOP_MEAN = 3  # pairs averaged into the closeness part of the score
 # A candidate's articles, as rows: its best cross-bloc pair and each bloc's first article.
 ARTICLE_KEYS = ("best_cn", "best_ru", "first_cn", "first_ru")
+
+
+@dataclass(frozen=True)
+class CrossPairs:
+    """A narrative's cross-bloc pairs: its cn and ru rows, and over the cn x ru grid each pair's
+    similarity, lag (hours), language pair and whether it counts (within the lag, below the copy
+    similarity); with passages, each side's matching passage rows and which pairs a passage made."""
+
+    cn: np.ndarray
+    ru: np.ndarray
+    sims: np.ndarray
+    lags: np.ndarray
+    pair_keys: np.ndarray
+    within: np.ndarray
+    passages: PassageMatcher | None
+    passage_rows: tuple[np.ndarray, np.ndarray] | None
+    passage_made: np.ndarray
+
+    def content(self, vectors: np.ndarray) -> np.ndarray:
+        """The members' vectors as the narrative sees them (:func:`matching_vectors`)."""
+        if self.passages is None or self.passage_rows is None:
+            return vectors
+        rows, made = self.passage_rows, self.passage_made
+        return matching_vectors(vectors, self.cn, self.ru, self.sims, rows, made, self.passages.vectors)
+
+    def evidence(self, outlets: np.ndarray, background: PairBackground) -> tuple[float, int]:
+        """:func:`detector.scoring.evidence.outlet_evidence` of these pairs; ``outlets`` of every member."""
+        return outlet_evidence(
+            self.sims, self.within, outlets[self.cn], outlets[self.ru], self.pair_keys, background
+        )
 
 
 class SyncScorer:
@@ -175,17 +206,26 @@ class SyncScorer:
         if min(outlets.get("cn", 0), outlets.get("ru", 0)) < self.min_outlets_per_bloc:
             return None
         seconds = epoch_seconds(members["published_at"])
-        sims = vectors[cn] @ vectors[ru].T
-        passage_rows = None
-        passage_made = np.zeros((len(cn), len(ru)), dtype=bool)
-        if passages is not None:
-            ids = members["id"].to_numpy()
-            grid_cn, grid_ru = np.meshgrid(cn, ru, indexing="ij")
-            best, rows_cn, rows_ru = passages.best(list(ids[grid_cn.ravel()]), list(ids[grid_ru.ravel()]))
-            best = best.reshape(sims.shape)
-            passage_made = best >= sims  # pairs whose similarity comes from a passage pair
-            passage_rows = (rows_cn.reshape(sims.shape), rows_ru.reshape(sims.shape))
-            sims = np.maximum(sims, best)
+        cross = self._cross_pairs(members, vectors, cn, ru, seconds, passages, below_similarity)
+        if cross is None:
+            return None
+        return self._candidate(
+            narrative_id, members, vectors, seconds, outlets, cross, control, control_vectors
+        )
+
+    def _cross_pairs(
+        self,
+        members: pd.DataFrame,
+        vectors: np.ndarray,
+        cn: np.ndarray,
+        ru: np.ndarray,
+        seconds: np.ndarray,
+        passages: PassageMatcher | None,
+        below_similarity: float,
+    ) -> CrossPairs | None:
+        """The narrative's cn x ru pairs, or ``None`` when no pair within the lag reaches its
+        language pair's threshold."""
+        sims, passage_rows, passage_made = cross_similarities(members, vectors, cn, ru, passages)
         lags = (seconds[ru][None, :] - seconds[cn][:, None]) / HOUR
         languages = members["language"].to_numpy()
         pair_keys = np.array([[language_pair(languages[i], languages[j]) for j in ru] for i in cn])
@@ -193,25 +233,36 @@ class SyncScorer:
         within = (np.abs(lags) <= self.max_lag_hours) & (sims < below_similarity)
         if not (within & (sims >= thresholds)).any():
             return None
+        return CrossPairs(cn, ru, sims, lags, pair_keys, within, passages, passage_rows, passage_made)
+
+    def _candidate(
+        self,
+        narrative_id: str,
+        members: pd.DataFrame,
+        vectors: np.ndarray,
+        seconds: np.ndarray,
+        outlets: pd.Series,
+        cross: CrossPairs,
+        control: pd.DataFrame | None,
+        control_vectors: np.ndarray | None,
+    ) -> tuple[dict[str, Any], pd.DataFrame] | None:
+        """:meth:`score` for a narrative with a pair over the threshold: ``None`` when it is
+        mostly a shared news event."""
+        cn, ru, sims, lags, within = cross.cn, cross.ru, cross.sims, cross.lags, cross.within
         ranked = np.argsort(-np.where(within, sims, -np.inf), axis=None, kind="stable")
-        ranked = ranked[: min(self.top_pairs, int(within.sum()))]
-        pair_i, pair_j = np.unravel_index(ranked, sims.shape)
+        pair_i, pair_j = np.unravel_index(ranked[: min(self.top_pairs, int(within.sum()))], sims.shape)
         closeness = float(sims[pair_i[:TOP_MEAN], pair_j[:TOP_MEAN]].mean())
         first_cn, first_ru = int(cn[np.argmin(seconds[cn])]), int(ru[np.argmin(seconds[ru])])
-        published = members["published_at"]
-        lag = (published.iloc[first_ru] - published.iloc[first_cn]).total_seconds() / HOUR
+        lag = (
+            members["published_at"].iloc[first_ru] - members["published_at"].iloc[first_cn]
+        ).total_seconds() / HOUR
         p_value = self._p_value(narrative_id, members, seconds, lag)
-        content = vectors
-        if passages is not None and passage_rows is not None:
-            content = matching_vectors(vectors, cn, ru, sims, passage_rows, passage_made, passages.vectors)
+        content = cross.content(vectors)
         n_control, control_outlets = self._control_coverage(members, content, control, control_vectors)
         control_share = n_control / (n_control + len(cn) + len(ru))
         if control_share > self.max_control_share:
             return None
-        outlet_names = members["outlet"].to_numpy()
-        evidence, n_edges = outlet_evidence(
-            sims, within, outlet_names[cn], outlet_names[ru], pair_keys, self.background_
-        )
+        evidence, n_edges = cross.evidence(members["outlet"].to_numpy(), self.background_)
         row = {
             "narrative_id": narrative_id,
             "q_value": np.nan,
@@ -233,7 +284,7 @@ class SyncScorer:
             "n_ru": len(ru),
             "outlets_cn": int(outlets.get("cn", 0)),
             "outlets_ru": int(outlets.get("ru", 0)),
-            "languages": " ".join(sorted(set(languages))),
+            "languages": " ".join(sorted(set(members["language"]))),
             "control_coverage": n_control,
             "control_share": round(control_share, 4),
             "control_outlets": "; ".join(control_outlets),
@@ -241,22 +292,9 @@ class SyncScorer:
             "first_seen": members["published_at"].min(),
             "last_seen": members["published_at"].max(),
         }
-        pairs = pd.DataFrame(
-            {
-                "narrative_id": narrative_id,
-                "pair_rank": np.arange(1, len(pair_i) + 1),
-                "cn": cn[pair_i],
-                "ru": ru[pair_j],
-                "similarity": [round(float(sims[i, j]), 4) for i, j in zip(pair_i, pair_j, strict=True)],
-                "lag_hours": [round(float(lags[i, j]), 2) for i, j in zip(pair_i, pair_j, strict=True)],
-            }
+        return row, evidence_pairs(
+            narrative_id, cn[pair_i], ru[pair_j], sims, lags, (pair_i, pair_j), cross.passage_rows
         )
-        if passage_rows is not None:  # the passages that matched, rows of ``passages``
-            pairs["cn_unit"], pairs["ru_unit"] = (
-                passage_rows[0][pair_i, pair_j],
-                passage_rows[1][pair_i, pair_j],
-            )
-        return row, pairs
 
     def _p_value(self, narrative_id: str, members: pd.DataFrame, seconds: np.ndarray, lag: float) -> float:
         if self.permutations == 0:
@@ -377,6 +415,56 @@ def _score_one(
     rows = np.asarray(positions)  # the narrative's rows -> rows of ``articles``
     row |= {key: int(rows[row[key]]) for key in ARTICLE_KEYS}
     return row, pairs.assign(cn=rows[pairs["cn"].to_numpy()], ru=rows[pairs["ru"].to_numpy()])
+
+
+def cross_similarities(
+    members: pd.DataFrame,
+    vectors: np.ndarray,
+    cn: np.ndarray,
+    ru: np.ndarray,
+    passages: PassageMatcher | None,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None, np.ndarray]:
+    """The cn x ru similarity of each cross-bloc pair: its article cosine or, with ``passages``,
+    the better of that and its best passage cosine; with the matching passage rows of each side
+    and which pairs a passage pair made (``None`` and all False without passages)."""
+    sims = vectors[cn] @ vectors[ru].T
+    passage_made = np.zeros((len(cn), len(ru)), dtype=bool)
+    if passages is None:
+        return sims, None, passage_made
+    ids = members["id"].to_numpy()
+    grid_cn, grid_ru = np.meshgrid(cn, ru, indexing="ij")
+    best, rows_cn, rows_ru = passages.best(list(ids[grid_cn.ravel()]), list(ids[grid_ru.ravel()]))
+    best = best.reshape(sims.shape)
+    passage_made = best >= sims  # pairs whose similarity comes from a passage pair
+    return np.maximum(sims, best), (rows_cn.reshape(sims.shape), rows_ru.reshape(sims.shape)), passage_made
+
+
+def evidence_pairs(
+    narrative_id: str,
+    cn_rows: np.ndarray,
+    ru_rows: np.ndarray,
+    sims: np.ndarray,
+    lags: np.ndarray,
+    ranked: tuple[np.ndarray, np.ndarray],
+    passage_rows: tuple[np.ndarray, np.ndarray] | None,
+) -> pd.DataFrame:
+    """The evidence pairs at ``ranked`` (cells of the cn x ru grids, best first): their articles
+    (``cn_rows``, ``ru_rows``: rows of the narrative), similarity, lag and, with passages, the
+    matching passage rows."""
+    pair_i, pair_j = ranked
+    pairs = pd.DataFrame(
+        {
+            "narrative_id": narrative_id,
+            "pair_rank": np.arange(1, len(pair_i) + 1),
+            "cn": cn_rows,
+            "ru": ru_rows,
+            "similarity": [round(float(sims[i, j]), 4) for i, j in zip(pair_i, pair_j, strict=True)],
+            "lag_hours": [round(float(lags[i, j]), 2) for i, j in zip(pair_i, pair_j, strict=True)],
+        }
+    )
+    if passage_rows is not None:  # the passages that matched, rows of ``passages``
+        pairs["cn_unit"], pairs["ru_unit"] = passage_rows[0][pair_i, pair_j], passage_rows[1][pair_i, pair_j]
+    return pairs
 
 
 def matching_vectors(
