@@ -89,7 +89,8 @@ def section(
     )
 
 
-IngestConfig = section("ingest", FeedReader, skip=("registry",), own={"registry": ("outlets.toml", None)})
+# "" = the packaged registry alone; a path: a registry whose outlets extend it (docs/operations.md)
+IngestConfig = section("ingest", FeedReader, skip=("registry",), own={"registry": ("", None)})
 StoreConfig = section("store", None, own={"path": ("", None)})  # "" = <out>/detector.duckdb
 EmbedConfig = section("embed", EmbeddingStage, skip=("embedder",))
 PassageConfig = section(
@@ -112,8 +113,23 @@ WatchConfig = section(
 
 
 @dataclass(frozen=True)
+class ConfigSource:
+    """Which config a run used: the packaged defaults, a file (with its sha256), or none (the
+    constructors' defaults, as a library call with no config gets them)."""
+
+    path: str = ""
+    sha256: str = ""
+    packaged: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """What a manifest records: ``{"packaged": true, ...}`` or the file's path and hash."""
+        return {"packaged": self.packaged, "path": self.path or None, "sha256": self.sha256 or None}
+
+
+@dataclass(frozen=True)
 class Config:
-    """The whole resolved configuration. ``base_dir`` anchors relative paths (the config's folder)."""
+    """The whole resolved configuration. ``base_dir`` anchors relative paths (the config's folder);
+    ``source`` is where it was read from (:class:`ConfigSource`, for the manifests)."""
 
     ingest: Section = field(default_factory=IngestConfig)
     store: Section = field(default_factory=StoreConfig)
@@ -128,6 +144,7 @@ class Config:
     engine: Section = field(default_factory=EngineConfig)
     watch: Section = field(default_factory=WatchConfig)
     base_dir: str = "."
+    source: ConfigSource = field(default_factory=lambda: ConfigSource())
 
     def arguments(self, section: str) -> dict[str, Any]:
         """``[section]`` as keyword arguments of its stage, with the keys that name files
@@ -147,6 +164,7 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data.pop("base_dir")
+        data.pop("source")
         return data
 
     def config_hash(self) -> str:
@@ -236,15 +254,48 @@ def config_from_dict(data: dict[str, Any], *, base_dir: str = ".", where: str = 
     return Config(**sections, base_dir=base_dir)
 
 
-def load_config(path: str | Path | None) -> Config:
-    """Load a TOML config; ``None`` gives the built-in defaults (same as ``configs/default.toml``)."""
-    if path is None:
-        return Config()
-    path = Path(path)
+def load_config(path: str | Path | None = None) -> Config:
+    """Load a TOML config; ``None`` gives the packaged defaults (``detector/packaged/default.toml``,
+    which ``configs/default.toml`` in a checkout links to). A file overrides only the keys it sets."""
+    from detector.resources import CONFIG, packaged
+
+    packaged_file = path is None
+    path = packaged(CONFIG) if path is None else Path(path)
     if not path.is_file():
-        raise ConfigError(f"Config file {path} does not exist. Pass --config configs/default.toml.")
+        where = path if path.is_absolute() else f"{path} (in {Path.cwd()})"
+        raise ConfigError(
+            f"Config file {where} does not exist{' (it is a folder)' if path.is_dir() else ''}. Fix: pass "
+            "--config the path of an existing config, write an editable one with `detector init DIR` "
+            "(then --config DIR/default.toml), or leave --config out to use the packaged defaults."
+        )
+    raw = path.read_bytes()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 (byte {exc.start}). Fix: save it as UTF-8 (iconv -t utf-8)."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
-    return config_from_dict(data, base_dir=str(path.resolve().parent), where=str(path))
+        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: correct that line.") from None
+    _check_path_keys(data, str(path))
+    config = config_from_dict(data, base_dir=str(path.resolve().parent), where=str(path))
+    source = ConfigSource(str(path.resolve()), hashlib.sha256(raw).hexdigest(), packaged_file)
+    return dataclasses.replace(config, source=source)
+
+
+def _check_path_keys(data: dict[str, Any], where: str) -> None:
+    """A key that names a file must be text: ``watchlist = 5`` is refused here, not as a
+    ``TypeError`` deep in a run."""
+    for section, keys in PATH_KEYS.items():
+        values = data.get(section)
+        if not isinstance(values, dict):
+            continue  # config_from_dict says a section must be a table
+        for key in keys:
+            if key in values and not isinstance(values[key], str):
+                raise ConfigError(
+                    f"{where}: [{section}] {key} = {values[key]!r} is not a path. Fix: write a path "
+                    f'in quotes, e.g. {key} = "{_EXAMPLE_PATHS.get(key, "file")}" ("" = none).'
+                )
+
+
+_EXAMPLE_PATHS = {"registry": "outlets.toml", "watchlist": "watchlist.toml", "path": "detector.duckdb"}

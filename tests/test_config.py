@@ -21,11 +21,16 @@ from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader
 from detector.sources.registry import OutletRegistry
 from detector.watch import NarrativeTracker
+from detector import resources
 from tests.conftest import DEFAULT_CONFIG, ROOT
 
 
 def test_shipped_default_config_equals_built_in_defaults() -> None:
-    assert load_config(DEFAULT_CONFIG).to_dict() == Config().to_dict()
+    shipped = load_config(DEFAULT_CONFIG)
+    # Its registry names the packaged registry itself, which is what the built-in "" means.
+    assert Path(shipped.arguments("ingest")["registry"]) == resources.packaged(resources.REGISTRY).resolve()
+    assert Config().ingest.registry == ""
+    assert shipped.override("ingest", registry="").to_dict() == Config().to_dict()
 
 
 # Each section: the constructor it is derived from, the parameters that are not config keys, and

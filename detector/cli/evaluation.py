@@ -9,7 +9,14 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from detector.cli.options import EVAL_CACHE, config_option, domain_errors, print_table, store_option
+from detector.cli.options import (
+    EVAL_CACHE,
+    config_option,
+    domain_errors,
+    load_cli_config,
+    print_table,
+    store_option,
+)
 from detector.errors import InputError
 from detector.io import write_json
 
@@ -44,7 +51,7 @@ TITLES = {
               help="File-E (and parallel-sample) pairs per kind and language pair.")  # fmt: skip
 @domain_errors
 def eval_command(
-    config_path: str,
+    config_path: str | None,
     data: tuple[str, ...],
     level: str,
     store_path: str | None,
@@ -55,13 +62,12 @@ def eval_command(
     """Evaluate a config at three levels: pairs (ROC-AUC, AP, P/R/F1 at the configured
     per-language-pair threshold), clusters (ARI, homogeneity, completeness, noise) and events
     (recall per kind, leader accuracy, false flags per 1,000 articles of the real pipeline)."""
-    from detector.config import load_config
     from detector.evaluate.data import classify_files
     from detector.evaluate.harness import LEVELS, evaluate
     from detector.pipeline.daily import store_file
 
     clock = time.perf_counter()
-    config = load_config(config_path)
+    config = load_cli_config(config_path)
     files = classify_files(list(data))
     levels = LEVELS if level == "all" else (level,)
     store = store_file(config, Path(EVAL_CACHE), store_path)
@@ -76,7 +82,7 @@ def eval_command(
 
         click.echo(f"PR curves -> {plot_pr_curves(result.pair_sets, Path(plot_dir) / 'pr_curve.png')}")
     if json_out:
-        payload = {"config": config_path, "data": list(data), "levels": list(levels),
+        payload = {"config": config.source.path or None, "data": list(data), "levels": list(levels),
                    **result.to_json(), "total_seconds": seconds}  # fmt: skip
         write_json(payload, Path(json_out))
         click.echo(f"JSON -> {json_out}")
@@ -101,7 +107,7 @@ def eval_command(
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every trial as JSON here.")
 @domain_errors
 def tune_command(
-    config_path: str,
+    config_path: str | None,
     data: tuple[str, ...],
     holdout: tuple[str, ...],
     out_path: str,
@@ -114,25 +120,26 @@ def tune_command(
     """Sweep per-language-pair similarity thresholds, max lag and every numeric/choice key of
     [cluster] and [score]; maximise mean event recall over kinds within a false-flag budget; report
     held-out feeds next to tuned-on ones; write the full tuned config and a sweep plot."""
-    from detector.config import load_config
     from detector.evaluate.data import classify_files
     from detector.evaluate.plots import plot_sweep
     from detector.evaluate.tune import tune_on_feeds, write_config
     from detector.pipeline.daily import store_file
 
-    config = load_config(config_path)
+    config = load_cli_config(config_path)
     tune_files, held_files = classify_files(list(data)), classify_files(list(holdout))
     if not tune_files.feeds or tune_files.narratives or tune_files.semeval_pairs:
         raise InputError(", ".join(data), "tune takes event feeds only", "pass *_feed.csv files to --data")
     store = store_file(config, Path(EVAL_CACHE), store_path)
     tuned = tune_on_feeds(
-        config, config_path, tune_files.feeds, held_files.feeds, store, budget, rounds, target_fdr
+        config, config.source.path, tune_files.feeds, held_files.feeds, store, budget, rounds, target_fdr
     )
     chosen = pd.DataFrame([{"param": p, "start": a, "tuned": b} for p, (a, b) in tuned.changes.items()])
     print_table("Chosen values (start -> tuned)", chosen)
     print_table("Start vs tuned config, tuned-on vs held-out feeds", tuned.summary)
     out = Path(out_path)
     write_config(tuned.result.best, tuned.header, out)
+    from detector.config import load_config
+
     load_config(out)  # the written file must load back; a ConfigError here is a bug worth seeing
     trials = pd.DataFrame([t.row() for t in tuned.result.trials])
     plot = plot_sweep(trials, out.with_suffix(".sweep.png"), budget)

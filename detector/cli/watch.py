@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 import click
 import pandas as pd
 
-from detector.cli.options import DEFAULT_OUT, config_option, domain_errors, out_option, store_option
+from detector.cli.options import (
+    DEFAULT_OUT,
+    config_option,
+    domain_errors,
+    load_cli_config,
+    out_option,
+    store_option,
+)
 from detector.errors import ConfigError, NotFoundError
 from detector.sources.registry import CHANNEL_TYPES, UNKNOWN_CHANNEL
 
@@ -58,10 +65,11 @@ def parts(config: Config) -> tuple[Any, Any, Any]:
 def existing_store(config: Config, store_path: str | None) -> Path:
     """``--store``, else the store ``detector run`` wrote with this config and the default --out."""
     from detector.pipeline.daily import store_file
+    from detector.store.reader import missing_store
 
     path = store_file(config, Path(DEFAULT_OUT), store_path)
     if not path.is_file():
-        raise NotFoundError(f"store {path} does not exist; run `detector run` or `detector ingest` first.")
+        raise NotFoundError(missing_store(path))
     return path
 
 
@@ -75,7 +83,7 @@ def existing_store(config: Config, store_path: str | None) -> Path:
 @click.option("--alpha", type=float, default=None, help="p-value cut of a hit (overrides [watch] alpha).")
 @domain_errors
 def track_command(
-    config_path: str,
+    config_path: str | None,
     watchlist_path: str,
     store_path: str | None,
     out_dir: str,
@@ -90,13 +98,12 @@ def track_command(
     hits with their matching passage, first appearance per bloc, daily counts and the cn-ru
     lead/lag with permutation tests. --since/--until set the scope (and the background);
     --bloc/--channel-type only filter the reported hits."""
-    from detector.config import load_config
     from detector.pipeline.manifest import environment
     from detector.store.store import Store
     from detector.watch import Filters, load_watchlist
     from detector.watch.output import write_track_reports
 
-    config = load_config(config_path)
+    config = load_cli_config(config_path)
     if alpha is not None:
         config = config.override("watch", alpha=alpha)
     watchlist = load_watchlist(watchlist_path)
@@ -138,7 +145,7 @@ def track_command(
 @domain_errors
 def search_command(
     text: str,
-    config_path: str,
+    config_path: str | None,
     store_path: str | None,
     since: str | None,
     until: str | None,
@@ -150,14 +157,13 @@ def search_command(
     """The articles of the store closest to TEXT (any language; matches cross languages), with
     time, outlet, bloc, cosine, a calibrated p-value and the matching passage."""
     from detector.cli.options import print_table
-    from detector.config import load_config
     from detector.report.writer import write_csv
     from detector.store.store import Store
     from detector.times import iso_utc
     from detector.watch import Filters, search
     from detector.watch.search import SEARCH_COLUMNS
 
-    config = load_config(config_path)
+    config = load_cli_config(config_path)
     stage, registry, tracker = parts(config)
     filters = Filters(_date(since, "--since"), _date(until, "--until"), blocs, channel_types)
     with Store(existing_store(config, store_path)) as db:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from detector import resources
 from detector.config import Config
 from detector.embed.embedding import EmbeddingStage
 from detector.embed.passages import PassageMatcher, PassageStage
@@ -46,6 +47,7 @@ from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader, IngestResult
 from detector.sources.registry import OutletRegistry
 from detector.store.store import Store
+from detector.watch.watchlist import load_watchlist
 
 log = logging.getLogger(__name__)
 MANIFEST_WARNINGS = 100  # input warnings listed in the manifest (all are counted)
@@ -62,7 +64,13 @@ class RunSummary:
 
 
 def load_registry(config: Config) -> OutletRegistry:
-    return OutletRegistry.from_toml(Path(config.arguments("ingest")["registry"]))
+    """The packaged registry, extended by ``[ingest] registry`` when it names a file."""
+    packaged_file = resources.packaged(resources.REGISTRY)
+    packaged = OutletRegistry.from_toml(packaged_file)
+    path = config.arguments("ingest")["registry"]
+    if not path or Path(path) == packaged_file.resolve():  # configs/outlets.toml links to it
+        return packaged
+    return packaged.extended(OutletRegistry.from_toml(path), path)
 
 
 def read_feeds(
@@ -133,6 +141,8 @@ def run_daily(
     store = store_file(config, out_dir, store)
     check_writable(out_dir, "--out")  # before any work: not after it, at the first report
     check_store_writable(store)
+    if config.watch.watchlist:  # a missing or broken watchlist is found now, not after all the work
+        load_watchlist(config.arguments("watch")["watchlist"])
     registry = load_registry(config)  # read once: the reader and the link classifier share it
     feed = read_feeds(config, inputs, engine, registry)
     checkpoint("ingested")
@@ -209,6 +219,7 @@ def run_daily(
             "started_at": started.isoformat(),
             "config": config.to_dict(),
             "config_hash": config.config_hash(),
+            "config_source": config.source.as_dict(),
             "method_hash": method,
             "model_id": embedding.model_id,
             "seed": config.run.seed,

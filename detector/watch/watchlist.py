@@ -132,11 +132,18 @@ def load_watchlist(path: str | Path) -> Watchlist:
     """Read and check a watchlist TOML file."""
     path = Path(path)
     if not path.is_file():
+        where = path if path.is_absolute() else f"{path} (in {Path.cwd()})"
         raise ConfigError(
-            f"watchlist {path} does not exist; pass a TOML file such as configs/watchlist.toml."
+            f"watchlist {where} does not exist{' (it is a folder)' if path.is_dir() else ''}. Fix: "
+            "pass the path of a watchlist TOML (docs/watchlists.md); `detector init DIR` writes a "
+            "starter one, DIR/watchlist.toml."
         )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 (byte {exc.start}). Fix: save it as UTF-8 (iconv -f <its encoding> -t utf-8)."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
+        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: correct that line.") from None
     return watchlist_from_dict(data, str(path))
