@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from detector import resources
 from detector.config import Config, config_from_dict, load_config
 from detector.embed.embedding import EmbeddingStage
 from detector.embed.passages import PassageStage
@@ -21,7 +22,6 @@ from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader
 from detector.sources.registry import OutletRegistry
 from detector.watch import NarrativeTracker
-from detector import resources
 from tests.conftest import DEFAULT_CONFIG, ROOT
 
 

@@ -173,6 +173,15 @@ class Store:
         ).fetchone()
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
+    def bloc_counts(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Articles per bloc with ``start <= published_at < end`` (naive UTC bounds)."""
+        rows = self.con_.execute(
+            "SELECT bloc, count(*) FROM articles WHERE published_at >= ? AND published_at < ? "
+            "GROUP BY bloc ORDER BY bloc",
+            [start, end],
+        ).fetchall()
+        return {str(bloc): int(n) for bloc, n in rows}
+
     def count(self, table: str) -> int:
         row = self.con_.execute(f"SELECT count(*) FROM {table}").fetchone()
         return int(row[0]) if row else 0
