@@ -68,18 +68,26 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = tmp_path_factory.mktemp("venv") / "env"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=120)
     python = env / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
-                    "--no-index", str(wheel)], check=True, timeout=300)  # fmt: skip
+    # Without PYTHONPATH: pip must see the bare venv only (a checkout on the path reads as installed).
+    done = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
+                           "--no-index", str(wheel)], env=clean_env(), capture_output=True, text=True,
+                          check=False, timeout=300)  # fmt: skip
+    assert "Successfully installed narrative-sync-detector" in done.stdout, done.stdout + done.stderr
     (own,) = [Path(p) for p in site.getsitepackages() if Path(p).is_dir()][:1]
     (new,) = (env / "lib").glob("python*/site-packages")
     (new / "_project_dependencies.pth").write_text(f"{own}\n", encoding="utf-8")
     return env
 
 
+def clean_env() -> dict[str, str]:
+    """The environment without what points at the checkout or the project venv."""
+    drop = ("PYTHONPATH", "VIRTUAL_ENV", "DETECTOR_FAULT")
+    return {**{k: v for k, v in os.environ.items() if k not in drop}, "HF_HUB_OFFLINE": "1"}
+
+
 def detector(env: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "DETECTOR_FAULT")}
     done = subprocess.run([str(env / "bin" / "detector"), *args], cwd=cwd, text=True, capture_output=True,
-                          env={**clean, "HF_HUB_OFFLINE": "1"}, timeout=900, check=False)  # fmt: skip
+                          env=clean_env(), timeout=900, check=False)  # fmt: skip
     assert done.returncode == 0, f"detector {' '.join(args)}:\n{done.stderr[-3000:]}"
     return done
 
@@ -89,7 +97,7 @@ def test_the_installed_wheel_runs_the_packaged_sample_from_an_empty_folder(
 ) -> None:
     where = subprocess.run([str(venv / "bin" / "python"), "-c", "import detector; print(detector.__file__)"],
                            cwd=tmp_path, text=True, capture_output=True, check=False,
-                           env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})  # fmt: skip
+                           env=clean_env())  # fmt: skip
     assert where.stdout.startswith(str(venv)), where.stderr  # the wheel's copy, not the checkout's
     assert str(venv) in detector(venv, tmp_path, "--version").stdout
 
@@ -104,13 +112,13 @@ def test_the_installed_wheel_runs_the_packaged_sample_from_an_empty_folder(
     flags = pd.read_csv(tmp_path / "out" / "flags.csv", dtype=str)
     assert len(flags) > 0
 
-    detector(venv, tmp_path, "track", "--watchlist", "starter/watchlist.toml", "--store", "out/detector.duckdb",
-             "--out", "watch")  # fmt: skip
+    store = "out/detector.duckdb"
+    detector(venv, tmp_path, "track", "-w", "starter/watchlist.toml", "--store", store, "--out", "watch")
     assert (tmp_path / "watch" / "watch_summary.csv").is_file()
     found = detector(venv, tmp_path, "search", "The United States runs military biolabs in Ukraine",
-                     "--store", "out/detector.duckdb", "--top", "3", "--csv", "search.csv")  # fmt: skip
+                     "--store", store, "--top", "3", "--csv", "search.csv")  # fmt: skip
     assert len(pd.read_csv(tmp_path / "search.csv")) == 3, found.stdout
-    shown = detector(venv, tmp_path, "show", flags["narrative_id"].iloc[0], "--store", "out/detector.duckdb")
+    shown = detector(venv, tmp_path, "show", flags["narrative_id"].iloc[0], "--store", store)
     assert flags["narrative_id"].iloc[0] in shown.stdout
-    detector(venv, tmp_path, "report", "--run", run_id, "--out", "again", "--store", "out/detector.duckdb")
+    detector(venv, tmp_path, "report", "--run", run_id, "--out", "again", "--store", store)
     assert (tmp_path / "again" / "flags.csv").read_bytes() == (tmp_path / "out" / "flags.csv").read_bytes()

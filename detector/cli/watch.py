@@ -48,7 +48,7 @@ def _date(value: str | None, option: str) -> datetime | None:
     try:
         stamp = pd.Timestamp(value)
     except ValueError:
-        raise ConfigError(f"{option} {value!r} is not a date; use YYYY-MM-DD (UTC).") from None
+        raise ConfigError(f"{option} {value!r} is not a date. Fix: write YYYY-MM-DD (UTC).") from None
     stamp = stamp.tz_convert("UTC") if stamp.tzinfo else stamp.tz_localize("UTC")
     when: datetime = stamp.to_pydatetime().replace(tzinfo=None)
     return when
@@ -202,6 +202,10 @@ def search_command(
     from detector.watch import Filters, search
     from detector.watch.search import SEARCH_COLUMNS
 
+    if not text.strip():
+        raise ConfigError(
+            'search text is empty. Fix: pass a statement, e.g. detector search "US biolabs in Ukraine".'
+        )
     config = load_cli_config(config_path)
     filters = Filters(_date(since, "--since"), _date(until, "--until"), blocs, channel_types)
     if csv_path:

@@ -367,7 +367,8 @@ class Store:
         if row is None or row[0] is None:
             known = ", ".join(self.finished_runs()) or "none"
             raise NotFoundError(
-                f"run {run_id} has not finished in store {self.path}. Finished runs: {known}."
+                f"run {run_id} has not finished in store {self.path}. Finished runs: {known}. Fix: pass "
+                "--run one of them (the first word `detector run` printed), or --store the run's store."
             )
         manifest: dict[str, Any] = json.loads(row[0])
         return manifest
