@@ -93,7 +93,7 @@ def detector(env: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[st
 
 
 def test_the_installed_wheel_runs_the_packaged_sample_from_an_empty_folder(
-    venv: Path, tmp_path: Path
+    venv: Path, tmp_path: Path, warm_sample_store: Path
 ) -> None:
     where = subprocess.run([str(venv / "bin" / "python"), "-c", "import detector; print(detector.__file__)"],
                            cwd=tmp_path, text=True, capture_output=True, check=False,
@@ -104,6 +104,9 @@ def test_the_installed_wheel_runs_the_packaged_sample_from_an_empty_folder(
     detector(venv, tmp_path, "init", "starter", "--sample")
     sample = tmp_path / "starter" / "sample_feed_2024.csv"
     assert sample.read_bytes() == (ROOT / "data" / "sample" / "feed_2024.csv").read_bytes()
+    store = "out/detector.duckdb"  # holds the sample's vectors already (conftest): no re-embedding
+    (tmp_path / "out").mkdir()
+    shutil.copyfile(warm_sample_store, tmp_path / store)
     run = detector(venv, tmp_path, "run", "--input", str(sample), "--out", "out")
     run_id = run.stdout.split(":")[0]
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
@@ -112,7 +115,6 @@ def test_the_installed_wheel_runs_the_packaged_sample_from_an_empty_folder(
     flags = pd.read_csv(tmp_path / "out" / "flags.csv", dtype=str)
     assert len(flags) > 0
 
-    store = "out/detector.duckdb"
     detector(venv, tmp_path, "track", "-w", "starter/watchlist.toml", "--store", store, "--out", "watch")
     assert (tmp_path / "watch" / "watch_summary.csv").is_file()
     found = detector(venv, tmp_path, "search", "The United States runs military biolabs in Ukraine",
