@@ -6,7 +6,12 @@ still holding its articles (or no store left behind at all)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +19,8 @@ import pandas as pd
 import pytest
 
 from detector.store.store import Store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SAMPLE_FEED
+from tests.reliability import harness
 from tests.reliability import test_bad_input_sweep as sweep
 from tests.reliability.test_bad_input_sweep import Case, Setup, csv_text
 
@@ -231,3 +237,36 @@ def test_bad_input_to_any_command_is_one_line_and_leaves_nothing_half_written(
     sweep.test_bad_input_or_fault_is_one_line_and_leaves_nothing_half_written(
         case, rows, good_store, tmp_path
     )
+
+
+@pytest.fixture(scope="module")
+def sample_store(warm_sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole sample ingested into a store warm for its vectors: `track` runs ~10 s on it."""
+    store = tmp_path_factory.mktemp("ctrl_c") / "store.duckdb"
+    shutil.copyfile(warm_sample_store, store)
+    done = harness.cli(["ingest", "--input", str(SAMPLE_FEED), "--store", str(store)])
+    assert done.returncode == 0, done.stderr
+    return store
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("after", [0.2, 4.0], ids=["during-start-up", "during-track"])
+def test_ctrl_c_during_track_or_start_up_is_one_line_and_exit_130(
+    after: float, sample_store: Path, tmp_path: Path
+) -> None:
+    """Wherever the signal lands (importing the commands, or scoring), one line and 130."""
+    args = ["-m", "detector", "track", "-w", str(WATCHLIST), "--store", str(sample_store),
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, preexec_fn=harness.default_sigint)  # fmt: skip
+    time.sleep(after)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert [line for line in stderr.splitlines() if line.startswith("Error:")] == [
+        "Error: interrupted (Ctrl-C / SIGINT). Nothing is half-written (each file is written whole or "
+        "not at all). Fix: run the same command again."
+    ]
+    assert not (tmp_path / "out" / "watch_hits.csv").exists()
