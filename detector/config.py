@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from detector import resources
 from detector.embed.embedding import MODEL_SHORTCUTS, EmbeddingStage
 from detector.embed.passages import UNITS, PassageStage
 from detector.errors import ConfigError
@@ -144,7 +145,7 @@ class Config:
     engine: Section = field(default_factory=EngineConfig)
     watch: Section = field(default_factory=WatchConfig)
     base_dir: str = "."
-    source: ConfigSource = field(default_factory=lambda: ConfigSource())
+    source: ConfigSource = field(default_factory=ConfigSource)
 
     def arguments(self, section: str) -> dict[str, Any]:
         """``[section]`` as keyword arguments of its stage, with the keys that name files
@@ -257,10 +258,8 @@ def config_from_dict(data: dict[str, Any], *, base_dir: str = ".", where: str = 
 def load_config(path: str | Path | None = None) -> Config:
     """Load a TOML config; ``None`` gives the packaged defaults (``detector/packaged/default.toml``,
     which ``configs/default.toml`` in a checkout links to). A file overrides only the keys it sets."""
-    from detector.resources import CONFIG, packaged
-
     packaged_file = path is None
-    path = packaged(CONFIG) if path is None else Path(path)
+    path = resources.packaged(resources.CONFIG) if path is None else Path(path)
     if not path.is_file():
         where = path if path.is_absolute() else f"{path} (in {Path.cwd()})"
         raise ConfigError(

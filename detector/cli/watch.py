@@ -66,10 +66,10 @@ def check_scope(db: Store, filters: Filters) -> None:
             "Fix: swap them, or leave one out."
         )
     scope = db.bloc_counts(since or FAR_PAST, until or FAR_FUTURE)
-    held = sum(db.bloc_counts(FAR_PAST, FAR_FUTURE).values())
     span = f"from {since:%Y-%m-%d}" if since else ""
     span += f"{' ' if span else ''}before {until:%Y-%m-%d}" if until else ""
     if not scope:
+        held = sum(db.bloc_counts(FAR_PAST, FAR_FUTURE).values())
         raise NotFoundError(
             f"store {db.path} holds no article published {span or 'at all'} ({held} in all). Fix: "
             + (
