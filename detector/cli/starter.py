@@ -41,7 +41,7 @@ def print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
 
 
 version_option = click.option(
-    "--version", is_flag=True, expose_value=False, is_eager=True, callback=print_version,
+    "--version", is_flag=True, expose_value=False, is_eager=True, callback=domain_errors(print_version),
     help="Show the package, model backend and id, DuckDB and FAISS versions, and exit.",
 )  # fmt: skip
 
