@@ -258,8 +258,8 @@ def config_from_dict(data: dict[str, Any], *, base_dir: str = ".", where: str = 
 def load_config(path: str | Path | None = None) -> Config:
     """Load a TOML config; ``None`` gives the packaged defaults (``detector/packaged/default.toml``,
     which ``configs/default.toml`` in a checkout links to). A file overrides only the keys it sets."""
-    packaged_file = path is None
-    path = resources.packaged(resources.CONFIG) if path is None else Path(path)
+    packaged_config = resources.packaged(resources.CONFIG)
+    path = packaged_config if path is None else Path(path)
     if not path.is_file():
         where = path if path.is_absolute() else f"{path} (in {Path.cwd()})"
         raise ConfigError(
@@ -278,7 +278,9 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: correct that line.") from None
     _check_path_keys(data, str(path))
     config = config_from_dict(data, base_dir=str(path.resolve().parent), where=str(path))
-    source = ConfigSource(str(path.resolve()), hashlib.sha256(raw).hexdigest(), packaged_file)
+    # configs/default.toml of a checkout is a link to the packaged file: that is the packaged config
+    packaged = path.resolve() == packaged_config.resolve()
+    source = ConfigSource(str(path.absolute()), hashlib.sha256(raw).hexdigest(), packaged)
     return dataclasses.replace(config, source=source)
 
 

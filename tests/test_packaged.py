@@ -38,6 +38,12 @@ def test_without_a_config_the_packaged_defaults_are_used_and_recorded() -> None:
     assert len(load_registry(config)) == len(load_registry(Config())) > 0
 
 
+def test_the_checkouts_configs_default_toml_is_recorded_as_the_packaged_config() -> None:
+    source = load_config(ROOT / "configs" / "default.toml").source
+    assert source.packaged
+    assert source.path == str(ROOT / "configs" / "default.toml")  # the path as given, not the link's target
+
+
 def test_a_config_file_overrides_only_the_keys_it_sets(tmp_path: Path) -> None:
     path = tmp_path / "mine.toml"
     path.write_text("[score]\nalpha = 0.05\n", encoding="utf-8")
