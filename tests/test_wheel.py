@@ -27,10 +27,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from detector import resources
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
-PACKAGED = ("default.toml", "outlets.toml", "watchlist.toml", "sample_feed_2024.csv")
+PACKAGED = (*resources.STARTER, resources.SAMPLE)
 
 
 def build(source: Path, hook: str, target: Path) -> Path:
