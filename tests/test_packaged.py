@@ -17,7 +17,7 @@ import detector
 from detector import resources
 from detector.cli.main import main
 from detector.config import Config, load_config
-from detector.pipeline.daily import load_registry
+from detector.pipeline.stages import load_registry
 from tests.conftest import ROOT, SAMPLE_FEED
 from tests.reliability.harness import REPORTS
 
