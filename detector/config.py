@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
+from detector import resources
 from detector.embed.embedding import MODEL_SHORTCUTS, EmbeddingStage
 from detector.embed.passages import UNITS, PassageStage
 from detector.engine_options import ENGINE_CONSTRAINTS, RayOptions
@@ -123,7 +124,8 @@ def cluster_section() -> type[Section]:
 # Every section, in file order, declared once: the config's fields, the sections a file may have
 # and their keys all come from here (and each constructor's signature).
 SECTIONS: dict[str, type[Section]] = {
-    "ingest": section(FeedReader, skip=("registry",), own={"registry": ("outlets.toml", None)}),
+    # registry: "" = the packaged registry alone; a path: a registry whose outlets extend it
+    "ingest": section(FeedReader, skip=("registry",), own={"registry": ("", None)}),
     "store": section(None, name="store", own={"path": ("", None)}),  # "" = <out>/detector.duckdb
     "embed": section(EmbeddingStage, skip=("embedder",)),
     "passages": section(PassageStage, skip=("embedding",), own={"unit": ("passage", OneOf(UNITS))}),
@@ -161,12 +163,28 @@ def _with_sections(cls: type[Any]) -> type[Any]:
 
 
 @dataclass(frozen=True)
+class ConfigSource:
+    """Which config a run used: the packaged defaults, a file (with its sha256), or none (the
+    constructors' defaults, as a library call with no config gets them)."""
+
+    path: str = ""
+    sha256: str = ""
+    packaged: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """What a manifest records: ``{"packaged": true, ...}`` or the file's path and hash."""
+        return {"packaged": self.packaged, "path": self.path or None, "sha256": self.sha256 or None}
+
+
+@dataclass(frozen=True)
 @_with_sections
 class Config:
-    """The whole resolved configuration: one field per section of :data:`SECTIONS`, and
-    ``base_dir``, which anchors relative paths (the config's folder)."""
+    """The whole resolved configuration: one field per section of :data:`SECTIONS`, ``base_dir``,
+    which anchors relative paths (the config's folder), and ``source``, where it was read from
+    (:class:`ConfigSource`, for the manifests)."""
 
     base_dir: str = "."
+    source: ConfigSource = field(default_factory=ConfigSource)
 
     def __getattr__(self, name: str) -> Section:
         # Only reached for a name that is no section (the fields are made from SECTIONS, which
@@ -219,6 +237,7 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data.pop("base_dir")
+        data.pop("source")
         return data
 
     def config_hash(self) -> str:
@@ -331,15 +350,48 @@ def upgrade_cluster(values: dict[str, Any], cls: type[Section], where: str) -> d
     return values
 
 
-def load_config(path: str | Path | None) -> Config:
-    """Load a TOML config; ``None`` gives the built-in defaults (same as ``configs/default.toml``)."""
-    if path is None:
-        return Config()
-    path = Path(path)
+def load_config(path: str | Path | None = None) -> Config:
+    """Load a TOML config; ``None`` gives the packaged defaults (``detector/packaged/default.toml``,
+    which ``configs/default.toml`` in a checkout links to). A file overrides only the keys it sets."""
+    packaged_config = resources.packaged(resources.CONFIG)
+    path = packaged_config if path is None else Path(path)
     if not path.is_file():
-        raise ConfigError(f"Config file {path} does not exist. Pass --config configs/default.toml.")
+        where = path if path.is_absolute() else f"{path} (in {Path.cwd()})"
+        raise ConfigError(
+            f"Config file {where} does not exist{' (it is a folder)' if path.is_dir() else ''}. Fix: pass "
+            "--config the path of an existing config, write an editable one with `detector init DIR` "
+            "(then --config DIR/default.toml), or leave --config out to use the packaged defaults."
+        )
+    raw = path.read_bytes()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 (byte {exc.start}). Fix: save it as UTF-8 (iconv -t utf-8)."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
-    return config_from_dict(data, base_dir=str(path.resolve().parent), where=str(path))
+        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: correct that line.") from None
+    _check_path_keys(data, str(path))
+    config = config_from_dict(data, base_dir=str(path.resolve().parent), where=str(path))
+    # configs/default.toml of a checkout is a link to the packaged file: that is the packaged config
+    packaged = path.resolve() == packaged_config.resolve()
+    source = ConfigSource(str(path.absolute()), hashlib.sha256(raw).hexdigest(), packaged)
+    return dataclasses.replace(config, source=source)
+
+
+def _check_path_keys(data: dict[str, Any], where: str) -> None:
+    """A key that names a file must be text: ``watchlist = 5`` is refused here, not as a
+    ``TypeError`` deep in a run."""
+    for section, keys in PATH_KEYS.items():
+        values = data.get(section)
+        if not isinstance(values, dict):
+            continue  # config_from_dict says a section must be a table
+        for key in keys:
+            if key in values and not isinstance(values[key], str):
+                raise ConfigError(
+                    f"{where}: [{section}] {key} = {values[key]!r} is not a path. Fix: write a path "
+                    f'in quotes, e.g. {key} = "{_EXAMPLE_PATHS.get(key, "file")}" ("" = none).'
+                )
+
+
+_EXAMPLE_PATHS = {"registry": "outlets.toml", "watchlist": "watchlist.toml", "path": "detector.duckdb"}

@@ -86,3 +86,23 @@ def first_run_pairs(tmp_path_factory: pytest.TempPathFactory, default_config: Co
     out = tmp_path_factory.mktemp("pairs_run")
     run_daily(default_config, [str(small_feed)], out)
     return pd.read_csv(out / "pairs.csv", dtype=str, encoding="utf-8-sig")
+
+
+EMBEDDING_CACHE = Path("/work/cache/embeddings.duckdb")  # a shared warm cache, where the machine has one
+
+
+@pytest.fixture(scope="session")
+def warm_sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding only the embedding cache of the whole sample feed (no articles, runs or
+    clusters): a run on a copy does everything but the model calls, and its outputs equal a
+    fresh store's. Copied from the shared cache where there is one, else made by one run."""
+    from detector.pipeline.daily import run_daily
+    from tests.reliability.harness import warm_copy
+
+    folder = tmp_path_factory.mktemp("warm_sample")
+    source = EMBEDDING_CACHE
+    if not source.is_file():
+        source = folder / "first.duckdb"
+        run_daily(load_config(DEFAULT_CONFIG), [str(SAMPLE_FEED)], folder / "first", source)
+    warm_copy(source, folder / "warm.duckdb")
+    return folder / "warm.duckdb"

@@ -17,6 +17,7 @@ from tests.conftest import ROOT
 
 PACKAGE = ROOT / "detector"
 LEAVES = {"errors", "params", "times", "io", "faults", "parallel", "languages", "limits", "engine_options"}
+LEAVES |= {"resources"}  # the packaged files (detector/packaged/)
 STAGES = {"sources", "store", "embed", "index", "narratives", "scoring", "report", "watch", "verdicts"}
 # Layer of each top-level part of the package: a module may import only its own layer or lower ones.
 # The config is derived from the stage constructors (and the leaf parameter tables of the memory

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from detector import resources
 from detector.config import Config, config_from_dict, load_config
 from detector.embed.embedding import EmbeddingStage
 from detector.embed.passages import PassageStage
@@ -29,7 +30,11 @@ from tests.conftest import DEFAULT_CONFIG, ROOT
 
 
 def test_shipped_default_config_equals_built_in_defaults() -> None:
-    assert load_config(DEFAULT_CONFIG).to_dict() == Config().to_dict()
+    shipped = load_config(DEFAULT_CONFIG)
+    # Its registry names the packaged registry itself, which is what the built-in "" means.
+    assert Path(shipped.setting("ingest", "registry")) == resources.packaged(resources.REGISTRY).resolve()
+    assert Config().ingest.registry == ""
+    assert shipped.override("ingest", registry="").to_dict() == Config().to_dict()
 
 
 # Each section: the constructor it is derived from, the parameters that are not config keys, and

@@ -9,7 +9,14 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from detector.cli.options import EVAL_CACHE, config_option, domain_errors, print_table, store_option
+from detector.cli.options import (
+    EVAL_CACHE,
+    config_option,
+    domain_errors,
+    load_cli_config,
+    print_table,
+    store_option,
+)
 from detector.errors import InputError
 from detector.io import write_json
 
@@ -66,7 +73,7 @@ def print_verdict_precision(store: str) -> None:
 @verdicts_option
 @domain_errors
 def eval_command(
-    config_path: str,
+    config_path: str | None,
     data: tuple[str, ...],
     level: str,
     store_path: str | None,
@@ -85,13 +92,12 @@ def eval_command(
             return
     if not data:
         raise click.UsageError("give --data (labelled files) or --verdicts (a store with verdicts)")
-    from detector.config import load_config
     from detector.evaluate.data import classify_files
     from detector.evaluate.harness import LEVELS, evaluate
     from detector.pipeline.daily import store_file
 
     clock = time.perf_counter()
-    config = load_config(config_path)
+    config = load_cli_config(config_path)
     files = classify_files(list(data))
     levels = LEVELS if level == "all" else (level,)
     store = store_file(config, Path(EVAL_CACHE), store_path)
@@ -106,7 +112,7 @@ def eval_command(
 
         click.echo(f"PR curves -> {plot_pr_curves(result.pair_sets, Path(plot_dir) / 'pr_curve.png')}")
     if json_out:
-        payload = {"config": config_path, "data": list(data), "levels": list(levels),
+        payload = {"config": config.source.path or None, "data": list(data), "levels": list(levels),
                    **result.to_json(), "total_seconds": seconds}  # fmt: skip
         write_json(payload, Path(json_out))
         click.echo(f"JSON -> {json_out}")
@@ -134,7 +140,7 @@ def eval_command(
               help="Weight of the analysts' labelled pairs in the objective (docs/review.md).")  # fmt: skip
 @domain_errors
 def tune_command(
-    config_path: str,
+    config_path: str | None,
     data: tuple[str, ...],
     holdout: tuple[str, ...],
     out_path: str,
@@ -149,13 +155,12 @@ def tune_command(
     """Sweep per-language-pair similarity thresholds, max lag and every numeric/choice key of
     [cluster] and [score]; maximise mean event recall over kinds within a false-flag budget; report
     held-out feeds next to tuned-on ones; write the full tuned config and a sweep plot."""
-    from detector.config import load_config
     from detector.evaluate.data import classify_files
     from detector.evaluate.plots import plot_sweep
     from detector.evaluate.tune import tune_on_feeds, write_config
     from detector.pipeline.daily import store_file
 
-    config = load_config(config_path)
+    config = load_cli_config(config_path)
     tune_files, held_files = classify_files(list(data)), classify_files(list(holdout))
     if not tune_files.feeds or tune_files.narratives or tune_files.semeval_pairs:
         raise InputError(", ".join(data), "tune takes event feeds only", "pass *_feed.csv files to --data")
@@ -171,7 +176,7 @@ def tune_command(
             f"analysts' verdicts: {len(labelled)} labelled pairs ({int(labelled['label'].sum())} confirmed)"
         )
     tuned = tune_on_feeds(
-        config, config_path, tune_files.feeds, held_files.feeds, store, budget, rounds, target_fdr,
+        config, config.source.path, tune_files.feeds, held_files.feeds, store, budget, rounds, target_fdr,
         labelled, verdict_weight,
     )  # fmt: skip
     chosen = pd.DataFrame([{"param": p, "start": a, "tuned": b} for p, (a, b) in tuned.changes.items()])
@@ -179,6 +184,8 @@ def tune_command(
     print_table("Start vs tuned config, tuned-on vs held-out feeds", tuned.summary)
     out = Path(out_path)
     write_config(tuned.result.best, tuned.header, out)
+    from detector.config import load_config
+
     load_config(out)  # the written file must load back; a ConfigError here is a bug worth seeing
     trials = pd.DataFrame([t.row() for t in tuned.result.trials])
     plot = plot_sweep(trials, out.with_suffix(".sweep.png"), budget)

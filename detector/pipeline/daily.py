@@ -42,6 +42,7 @@ from detector.report.writer import write_reports, write_table
 from detector.scoring.fdr import NullEstimate
 from detector.sources.ingest import IngestResult
 from detector.store.store import Store
+from detector.watch.watchlist import load_watchlist
 
 log = logging.getLogger(__name__)
 MANIFEST_WARNINGS = 100  # input warnings listed in the manifest (all are counted)
@@ -119,6 +120,8 @@ def run_daily(
     check_writable(out_dir, "--out")  # before any work: not after it, at the first report
     check_store_writable(store)
     stages = Stages.from_config(config)
+    if stages.watchlist:  # a missing or broken watchlist is found now, not after all the work
+        load_watchlist(stages.watchlist)
     feed = stages.reader.read(inputs, engine.map_files)
     lap("ingest", "ingested")
     if feed.articles.empty:
@@ -218,6 +221,7 @@ def run_manifest(
         "started_at": run.started.isoformat(),
         "config": config.to_dict(),
         "config_hash": config.config_hash(),
+        "config_source": config.source.as_dict(),
         "method_hash": run.method,
         "model_id": stages.embedding.model_id,
         "seed": config.run.seed,

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from detector import resources
 from detector.config import Config
 from detector.embed.embedding import EmbeddingStage
 from detector.embed.passages import PassageMatcher, PassageStage
@@ -112,7 +113,13 @@ class Stages:
 
 
 def load_registry(config: Config) -> OutletRegistry:
-    return OutletRegistry.from_toml(Path(config.setting("ingest", "registry")))
+    """The packaged registry, extended by ``[ingest] registry`` when it names a file."""
+    packaged_file = resources.packaged(resources.REGISTRY)
+    packaged = OutletRegistry.from_toml(packaged_file)
+    path = config.setting("ingest", "registry")
+    if not path or Path(path) == packaged_file.resolve():  # configs/outlets.toml links to it
+        return packaged
+    return packaged.extended(OutletRegistry.from_toml(path), path)
 
 
 def clusterer_for(config: Config) -> WindowClusterer:
