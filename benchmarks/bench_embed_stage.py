@@ -78,7 +78,7 @@ def bare(stage: EmbeddingStage, batches: list[Batch]) -> tuple[dict[str, Any], n
 
 def staged(
     stage: EmbeddingStage, passages: PassageStage | None, articles: pd.DataFrame, store: Path
-) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+) -> dict[str, Any]:
     """The embed lap of `run_daily` (detector/pipeline/daily.py) on a fresh store."""
     before, start, cpu = load(), time.perf_counter(), time.process_time()
     with Store(store) as db:
@@ -89,18 +89,17 @@ def staged(
         setup = time.perf_counter()
         texts = stage.texts(stored)
         n = stage.ensure_cached(db, texts)
-        vectors = stage.cached_vectors(db, texts)
-        out = {"articles": vectors}
+        stage.cached_vectors(db, texts)
         if passages is not None:
             frame = passages.passages(stored)
             n += stage.ensure_cached(db, frame["text"].tolist())
-            out["passages"] = stage.cached_vectors(db, frame["text"].tolist())
+            stage.cached_vectors(db, frame["text"].tolist())
         end = time.perf_counter()
     cpu = time.process_time() - cpu
     figures = {"texts": n, "wall_s": round(end - setup, 2), "store_setup_s": round(setup - start, 2),
                "cpu_s": round(cpu, 2), "texts_per_s": round(n / (end - setup), 1),
                "load_before": before, "load_after": load()}  # fmt: skip
-    return figures, out
+    return figures
 
 
 def main() -> None:
@@ -130,7 +129,7 @@ def main() -> None:
             profiler = cProfile.Profile() if args.profile and repeat == args.repeats - 1 else None
             if profiler:
                 profiler.enable()
-            s, got = staged(stage, passages, articles, work / f"stage{repeat}.duckdb")
+            s = staged(stage, passages, articles, work / f"stage{repeat}.duckdb")
             if profiler:
                 profiler.disable()
                 profiler.dump_stats(args.profile)
