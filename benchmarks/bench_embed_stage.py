@@ -4,7 +4,8 @@ Per repeat, alternating (the machine is shared: ratios of runs made back to back
 to trust):
 
 * **bare**: the model encodes the batches a cold run plans for the feed's texts (article texts,
-  then the passages of split articles), nothing else around it;
+  then the passages of split articles) with the stage's own encoder (``[embed] threads`` batches
+  side by side), nothing else around it;
 * **stage**: what the `embed` lap of `detector run` does on a fresh store: article texts, cache
   look-up, batch plan, model, cache writes, read-back, passage split, the same for passages.
 
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -68,7 +70,8 @@ def planned(
 
 def bare(stage: EmbeddingStage, batches: list[Batch]) -> tuple[dict[str, Any], np.ndarray]:
     before, start, cpu = load(), time.perf_counter(), time.process_time()
-    vectors = [stage.embedder.encode([t for _, t in batch]) for batch in batches]
+    with ExitStack() as stack:  # the stage's own calls: `threads` batches side by side
+        vectors = list(stage.encoder(stack)([[t for _, t in batch] for batch in batches]))
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     n = sum(len(b) for b in batches)
     figures = {"texts": n, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),

@@ -252,12 +252,13 @@ class EmbeddingStage:
         log.info("embeddings: %d of %d texts to embed with %s", n_todo, len(texts), self.model_id)
         model_id = self.model_id
         with tqdm(total=n_todo, desc="embed", unit="text", disable=None) as bar, ExitStack() as stack:
-            encoded = self.encoder(stack)
+            # One stream over every shard: the pool keeps encoding while a finished shard is
+            # written, instead of draining at each shard's end (the bare model's pace, #28).
+            encoded = self.encoder(stack)([[t for _, t in batch] for shard in shards for batch in shard])
             for shard in shards:
                 vectors = []
-                texts_of = [[t for _, t in batch] for batch in shard]
-                for batch, batch_vectors in zip(shard, encoded(texts_of), strict=True):
-                    vectors.append(batch_vectors)
+                for batch in shard:
+                    vectors.append(next(encoded))
                     bar.update(len(batch))
                     checkpoint("embed_batch")
                 store.put_embeddings([h for batch in shard for h, _ in batch], np.vstack(vectors), model_id)
@@ -278,6 +279,8 @@ class EmbeddingStage:
             return lambda batches: map(self.embedder.encode, batches)
         stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
         pool = stack.enter_context(ThreadPoolExecutor(self.threads, thread_name_prefix="embed"))
+        # On an error or Ctrl-C the batches not started are dropped, not encoded before exit.
+        stack.callback(pool.shutdown, wait=False, cancel_futures=True)
         return lambda batches: pool.map(self.embedder.encode, batches)
 
     def cached_vectors(self, store: Store, texts: list[str]) -> np.ndarray:
