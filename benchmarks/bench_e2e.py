@@ -54,7 +54,8 @@ from detector.config import Config, load_config
 from detector.embed.embedding import EmbeddingStage
 from detector.evaluate.data import events_from_truth
 from detector.evaluate.metrics import Narrative, score_events
-from detector.pipeline.daily import passage_stage, read_feeds
+from detector.pipeline.daily import read_feeds
+from detector.pipeline.stages import Stages
 from detector.store.store import Store
 from detector.times import epoch_seconds
 
@@ -114,9 +115,9 @@ def run_texts(config: Config, articles: pd.DataFrame) -> tuple[EmbeddingStage, l
     stage = EmbeddingStage(**config.arguments("embed"))
     article_texts = stage.texts(articles)
     texts = list(article_texts)
-    passages = passage_stage(config, stage)
-    if passages is not None:
-        texts += passages.passages(articles)["text"].tolist()
+    stages = Stages.from_config(config)
+    if stages.by_passage:
+        texts += stages.splitter.passages(articles)["text"].tolist()
     return stage, article_texts, texts
 
 

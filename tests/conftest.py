@@ -51,15 +51,14 @@ def distinct_texts(config: Config, feed: Path) -> int:
     """How many texts a first run of ``config`` on ``feed`` embeds: the article texts and, in
     passage mode, the passages (a short item's one passage is its article text, embedded once)."""
 
-    from detector.embed.embedding import EmbeddingStage
-    from detector.pipeline.daily import passage_stage, read_feeds
+    from detector.pipeline.daily import read_feeds
+    from detector.pipeline.stages import Stages
 
     articles = read_feeds(config, [str(feed)]).articles
-    embedding = EmbeddingStage(**config.arguments("embed"))
-    texts = set(embedding.texts(articles))
-    stage = passage_stage(config, embedding)
-    if stage is not None:
-        texts |= set(stage.passages(articles)["text"])
+    stages = Stages.from_config(config)
+    texts = set(stages.embedding.texts(articles))
+    if stages.by_passage:
+        texts |= set(stages.splitter.passages(articles)["text"])
     return len(texts)
 
 

@@ -47,12 +47,10 @@ def _date(value: str | None, option: str) -> datetime | None:
 
 def parts(config: Config) -> tuple[Any, Any, Any]:
     """The passage stage, outlet registry and tracker ``config`` describes."""
-    from detector.embed.embedding import EmbeddingStage
-    from detector.pipeline.daily import load_registry
-    from detector.pipeline.watch import tracker_for, watch_passages
+    from detector.pipeline.stages import Stages
 
-    stage = watch_passages(config, EmbeddingStage(**config.arguments("embed")))
-    return stage, load_registry(config), tracker_for(config)
+    stages = Stages.from_config(config)
+    return stages.splitter, stages.registry, stages.tracker
 
 
 def existing_store(config: Config, store_path: str | None) -> Path:

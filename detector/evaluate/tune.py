@@ -26,10 +26,11 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from detector.config import Config
+from detector.config import Config, Section
 from detector.evaluate.data import load_feed_events
 from detector.evaluate.events import evaluate_feed
 from detector.evaluate.metrics import EventScores
+from detector.narratives.groupers import section_key
 from detector.sources.registry import language_pair
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,8 @@ THRESHOLD_GRID = [round(x, 2) for x in np.arange(0.30, 0.701, 0.05)]
 KNOWN_GRIDS: dict[str, list[Any]] = {
     "score.min_similarity": THRESHOLD_GRID,
     "score.max_lag_hours": [24.0, 48.0, 72.0],
-    "cluster.min_cluster_size": [2, 3, 4],
-    "cluster.min_samples": [1, 2, 3],
+    "cluster.hdbscan.min_cluster_size": [2, 3, 4],
+    "cluster.hdbscan.min_samples": [1, 2, 3],
 }
 
 
@@ -100,17 +101,27 @@ class TuneResult:
     chosen: dict[str, Any] = field(default_factory=dict)
 
 
+def split_param(config: Config, param: str) -> tuple[str, str, str | None]:
+    """``(section, key, entry)`` of ``section.key``, ``section.table.key`` (``cluster.hdbscan.
+    min_samples``) or ``section.key.entry`` (an entry of a dict key)."""
+    section, key, *rest = param.split(".", 2)
+    if rest and isinstance(getattr(config.part(section), key), Section):
+        section, (key, *rest) = f"{section}.{key}", rest[0].split(".", 1)
+    return section, key, rest[0] if rest else None
+
+
 def get_param(config: Config, param: str) -> Any:
-    section, key, *sub = param.split(".", 2)
-    value = getattr(getattr(config, section), key)
-    return value.get(sub[0], config.score.min_similarity) if sub else value
+    section, key, entry = split_param(config, param)
+    value = getattr(config.part(section), key)
+    return value.get(entry, config.score.min_similarity) if entry else value
 
 
 def set_param(config: Config, param: str, value: Any) -> Config:
-    """A copy of ``config`` with ``param`` (``section.key`` or ``section.key.subkey``) replaced."""
-    section, key, *sub = param.split(".", 2)
-    if sub:
-        value = {**getattr(getattr(config, section), key), sub[0]: value}
+    """A copy of ``config`` with ``param`` (``section.key``, ``section.table.key`` or
+    ``section.key.entry``) replaced."""
+    section, key, entry = split_param(config, param)
+    if entry:
+        value = {**getattr(config.part(section), key), entry: value}
     return config.override(section, **{key: value})
 
 
@@ -131,11 +142,12 @@ def auto_grid(f: dataclasses.Field[Any], value: Any) -> list[Any]:
 def search_space(config: Config, language_pairs: Iterable[str]) -> dict[str, list[Any]]:
     """Grids for every sweepable key of ``[cluster]``/``[score]`` plus each cross-bloc language pair."""
     space: dict[str, list[Any]] = {}
-    for section in SECTIONS:
-        part = getattr(config, section)
+    grouper = f"cluster.{section_key(config.cluster.grouper)}"  # the options of the grouper in use
+    for section in (*SECTIONS, grouper):
+        part = config.part(section)
         for f in dataclasses.fields(part):
             name = f"{section}.{f.name}"
-            if name in NOT_SWEPT or name == PAIR_THRESHOLDS:
+            if name in NOT_SWEPT or name == PAIR_THRESHOLDS or f.name in part.subsections:
                 continue
             grid = KNOWN_GRIDS.get(name) or auto_grid(f, getattr(part, f.name))
             if len(grid) > 1:
@@ -211,7 +223,7 @@ def config_to_toml(config: Config, header: list[str]) -> str:
     tables: list[tuple[str, dict[str, Any]]] = []
     for section in config.to_dict():
         lines += ["", f"[{section}]"]
-        for key, value in config.arguments(section).items():
+        for key, value in config.values(section).items():
             if isinstance(value, dict):
                 tables.append((f"{section}.{key}", value))
                 continue

@@ -58,7 +58,7 @@ REASONS = {
 
 def configured(config: Config, unit: str, method: str) -> Config:
     return replace(
-        config, passages=replace(config.passages, unit=unit), cluster=replace(config.cluster, method=method)
+        config, passages=replace(config.passages, unit=unit), cluster=replace(config.cluster, grouper=method)
     )
 
 
