@@ -42,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from detector.config import Config, load_config
 from detector.embed.embedding import Batch, EmbeddingStage
 from detector.embed.passages import PassageStage
-from detector.pipeline.daily import passage_stage, read_feeds
+from detector.pipeline.daily import read_feeds
+from detector.pipeline.stages import Stages
 from detector.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,8 +121,8 @@ def main() -> None:
     articles = read_feeds(config, [str(args.feed)]).articles
     if args.articles:
         articles = articles.sort_values(["published_at", "id"]).head(args.articles).reset_index(drop=True)
-    stage = EmbeddingStage(**config.arguments("embed"))
-    passages = passage_stage(config, stage)
+    stages = Stages.from_config(config)
+    stage, passages = stages.embedding, stages.splitter if stages.by_passage else None
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-embed-") as tmp:
         work = Path(tmp)
