@@ -173,6 +173,13 @@ def make_embedder(backend: str, model_path: str, batch_size: int, threads: int) 
     return SentenceTransformerEmbedder(model_path, batch_size=batch_size, threads=threads)
 
 
+def call_threads(backend: str, threads: int) -> int:
+    """CPU threads of one encode call for ``[embed] threads``: 1 for :data:`CONCURRENT_BACKENDS`
+    (the stage runs ``threads`` calls at once), else ``threads``. Every engine builds its
+    backends with it, so vectors are the same bytes on each."""
+    return 1 if backend in CONCURRENT_BACKENDS else threads
+
+
 def embedding_text(title: str, text: str, max_chars: int) -> str:
     """Title plus the leading part of the body, at most ``max_chars`` characters."""
     title, text = (title or "").strip(), (text or "").strip()
@@ -215,7 +222,7 @@ class EmbeddingStage:
         self.threads = threads
         validate_params(self)
         self.embedder = embedder or make_embedder(
-            backend, model_path, batch_size, 1 if backend in CONCURRENT_BACKENDS else threads
+            backend, model_path, batch_size, call_threads(backend, threads)
         )
 
     @property
