@@ -14,7 +14,14 @@ Names are imported on first use, so ``import detector`` (and ``detector --help``
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# OpenMP threads (FAISS's) wait for work passively instead of spinning: beside another CPU-bound
+# process a spinning thread burns the time slice of the thread it waits for (FAISS flat at load
+# 14: 3.0 GFLOP/s spinning, 12.1 passive; benchmarks/README.md). Read once when libgomp loads, so
+# it is set here, before any stage imports FAISS; a value in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from detector.embed.embedding import EmbeddingStage, make_embedder, require
+from detector.embed.embedding import EmbeddingStage, call_threads, make_embedder, require
 from detector.engine_options import RayOptions
 from detector.errors import DetectorError
 from detector.faults import checkpoint
@@ -155,7 +155,8 @@ class RayEngine(RayOptions):
             _Encoder,
             fn_constructor_kwargs={
                 "backend": embedding.backend, "model_path": embedding.model_path,
-                "batch_size": embedding.batch_size, "threads": embedding.threads,
+                "batch_size": embedding.batch_size,
+                "threads": call_threads(embedding.backend, embedding.threads),  # the local engine's
             },
             batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=embedding.threads,
             batch_format="numpy",

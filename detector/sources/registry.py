@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,7 @@ def _outlet(where: str, name: str, entry: dict[str, Any]) -> Outlet:
     )
 
 
+@lru_cache(maxsize=4096)  # called per background pair (200,000 a run) on a handful of distinct tags
 def language_pair(a: str, b: str) -> str:
     """Canonical, order-free key for a language pair: ``language_pair('ru', 'en') == 'en-ru'``,
     ``language_pair('zh-CN', 'ru-RU') == 'ru-zh'``."""
