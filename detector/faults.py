@@ -21,6 +21,7 @@ POINTS = (
     "clustered",  # cluster rows committed, nothing scored
     "report",  # flags.csv written, members.csv and manifest.json not yet
     "reported",  # every report written, run not yet marked done
+    "archive_written",  # archive index written to its temporary file, not yet renamed over the old
 )
 _hits: Counter[str] = Counter()
 
