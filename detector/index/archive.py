@@ -142,6 +142,7 @@ class ArchiveIndex:
         changed = True
         try:
             manifest, index = self._read()
+            self.manifest_ = manifest
             changed = self._reconcile(db, manifest, index)
         except ArchiveError as why:
             log.warning("archive index %s: %s; rebuilding it", self.path_, why)

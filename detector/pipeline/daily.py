@@ -31,6 +31,7 @@ from detector.io import file_sha256
 from detector.narratives.cluster import Window, WindowClusterer, iter_narratives
 from detector.narratives.lineage import Lineage
 from detector.parallel import Mapper, serial_map
+from detector.pipeline.archive import update_archive
 from detector.pipeline.decoys import DecoyResult, run_decoys
 from detector.pipeline.engine import Engine, LocalEngine, make_engine
 from detector.pipeline.limits import MemoryGuard
@@ -250,6 +251,7 @@ def run_daily(
         db.put_report_frames(run_id, vars(found))  # so `detector report --run` can re-write them
         checkpoint("reported")
         db.finish_run(run_id, found.flags, manifest, datetime.now(UTC).replace(tzinfo=None))
+        update_archive(config, db, embedding)  # after the run is recorded: a derived index
     total = round(sum(timings.values()), 3)
     log.info("run %s: %d flags, %.1f s", run_id, len(found.flags), total)
     return RunSummary(run_id, str(out_dir), len(feed.articles), n_embedded, len(found.flags), total)
