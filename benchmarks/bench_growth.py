@@ -10,8 +10,9 @@ so a bigger store is a longer history at the same daily volume, as a year of dai
 and a marker ``·<hex id>`` at the end of its title and of each paragraph, so that its passages are
 new texts (new cache rows) whose split is that of the original. Its passage vectors are the
 original passage's real USE vector plus Gaussian noise, ``normalise(v + sigma * g / sqrt(d))``
-with ``sigma = 0.62``: cosine 0.85 to the original and ~0.72 between two copies of one article
-(rewrites of one story), never identical. ``--check`` compares them with real vectors (nearest-
+with ``sigma = 0.25``: cosine 0.97 to the original and ~0.94 between two copies of one article
+(a republication, reworded), never identical; the noise also lowers a copy's cosine to other
+articles by ~6 % (0.62 lowered it 28 %: nearest neighbours at 0.49 instead of 0.60). ``--check`` compares them with real vectors (nearest-
 neighbour cosines, the watchlist statements' best matches). Units and vectors are written straight
 into the store (no model call); the store starts as a copy of the embedding cache of the dev
 feeds (``/work/cache/embeddings.duckdb``), so the fixed day's own texts are cached: the daily run
@@ -21,10 +22,12 @@ nothing, which keeps the model's speed (and the machine's load on it) out of a g
 **The measurements**, per size, each a child process under ``/usr/bin/time`` (wall, CPU, peak
 RSS), on a copy of the store (so every size sees the day for the first time): ``detector run`` of
 the fixed day (2022-03-16 of events_2022, 277 articles, the biolabs day), ``detector search``
-twice (the first also opens the index), ``detector track`` with ``configs/watchlist.toml`` over
+, ``detector track`` with ``configs/watchlist.toml`` over
 the last 30 days and over the whole store, ``detector show`` of the run's first flag and
-``detector report`` of the run; the store's and the index's size on disk. Prints a table and
-writes ``--json``.
+``detector report`` of the run; then search (3 calls) and track (30 days: 2 calls, all: 1) called
+in one process, which times an answer without the interpreter's start-up; the store's and the
+index's size on disk. Prints a table and writes ``--json``: ``search_s`` and ``track_*_s`` are
+the last in-process call, ``daily_run_s`` the run's wall seconds (``daily_run_cpu_s`` its CPU).
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ FEEDS = Path("/work/shared/data/events")
 CACHE = Path("/work/cache/embeddings.duckdb")
 DAY = pd.Timestamp("2022-03-16", tz="UTC")
 DENSITY = 320  # history articles a day: 10k articles = 31 days, the decoy pool's 30 days of history
-SIGMA = 0.62
+SIGMA = 0.25
 CHUNK = 50_000
 QUERY = "The United States runs secret military biological laboratories in Ukraine."
 
@@ -150,7 +153,6 @@ def measure(store: Path, day_feed: Path, work: Path, env: dict[str, str]) -> dic
     manifest = json.loads((out / "manifest.json").read_text())
     res["daily_run"]["timings_s"] = manifest["timings_s"]
     res["daily_run"]["pool_articles"] = manifest["decoys"].get("pool_articles")
-    res["search_first"] = timed(["search", QUERY, "--store", str(copy)], env)
     res["search"] = timed(["search", QUERY, "--store", str(copy)], env)
     since = (DAY - timedelta(days=29)).strftime("%Y-%m-%d")
     watch = ["track", "-w", "configs/watchlist.toml", "--store", str(copy), "-o", str(work / "track")]
@@ -159,14 +161,57 @@ def measure(store: Path, day_feed: Path, work: Path, env: dict[str, str]) -> dic
     flags = pd.read_csv(out / "flags.csv")
     if len(flags):
         res["show"] = timed(["show", str(flags["narrative_id"].iloc[0]), "--store", str(copy)], env)
+    res["calls"] = in_process(copy, since, env)
     res["report"] = timed(["report", "--run", manifest["run_id"], "-o", str(work / "report"), "--store", str(copy)], env)
     for value in res.values():
         value.pop("stdout", None)
+    res["calls"].pop("stdout", None)
     res["store_gb"] = round(store.stat().st_size / 1024**3, 3)
     res["archive_gb"] = round(archive_path(store).stat().st_size / 1024**3, 3)
     copy.unlink()
     archive_path(copy).unlink()
     return res
+
+
+CALLS = """
+import json, sys, time
+from datetime import datetime
+from detector.cli.watch import parts
+from detector.config import load_config
+from detector.store.store import Store
+from detector.watch import Filters, load_watchlist, search
+stage, registry, tracker = parts(load_config("configs/default.toml"))
+watchlist = load_watchlist("configs/watchlist.toml")
+since = datetime.fromisoformat(sys.argv[2])
+out = {}
+with Store(sys.argv[1]) as db:
+    for name, call in [
+        ("search", lambda: search(db, stage, registry, sys.argv[3], Filters(), 20, tracker)),
+        ("track_30d", lambda: tracker.track(db, stage, registry, watchlist, Filters(since=since))),
+        ("track_all", lambda: tracker.track(db, stage, registry, watchlist, Filters())),
+    ]:
+        times = []
+        for _ in range({"search": 3, "track_30d": 2}.get(name, 1)):
+            t = time.perf_counter(); call(); times.append(round(time.perf_counter() - t, 3))
+        out[name] = times
+print(json.dumps(out))
+"""
+
+
+def in_process(store: Path, since: str, env: dict[str, str]) -> dict[str, Any]:
+    """Search and track called in one process (model loaded, index opened by the first call):
+    the seconds of each call, without the interpreter's start-up and imports."""
+    start = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-c", CALLS, str(store), since, QUERY],
+                          env=env, cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"in-process calls failed:\n{proc.stderr[-3000:]}")
+    stats = dict(re.findall(r"^\s*(.+?): (.+)$", proc.stderr, re.M))
+    calls: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    calls["peak_rss_gb"] = round(int(stats["Maximum resident set size (kbytes)"]) / 1024**2, 3)
+    calls["wall_s"] = round(time.perf_counter() - start, 2)
+    calls["cpu_s"] = round(float(stats["User time (seconds)"]) + float(stats["System time (seconds)"]), 2)
+    return calls
 
 
 def check_vectors(db: Store, stage: PassageStage, vectors: list[np.ndarray], n: int = 4000) -> dict[str, Any]:
@@ -241,8 +286,10 @@ def main() -> None:
 
 def write(results: dict[str, Any], path: Path | None) -> None:
     per = results["per_size"]
-    for key in ("daily_run", "search", "track_30d", "track_all"):
-        results[f"{key}_s"] = {s: r[key]["wall_s"] for s, r in per.items()}
+    results["daily_run_s"] = {s: r["daily_run"]["wall_s"] for s, r in per.items()}
+    results["daily_run_cpu_s"] = {s: r["daily_run"]["cpu_s"] for s, r in per.items()}
+    for key in ("search", "track_30d", "track_all"):  # warm calls in one process: the last one
+        results[f"{key}_s"] = {s: r["calls"][key][-1] for s, r in per.items()}
     results["peak_rss_gb"] = {s: max(v["peak_rss_gb"] for v in r.values() if isinstance(v, dict)) for s, r in per.items()}
     results["daily_run_peak_rss_gb"] = {s: r["daily_run"]["peak_rss_gb"] for s, r in per.items()}
     results["store_gb"] = {s: r["store_gb"] for s, r in per.items()}
@@ -252,12 +299,19 @@ def write(results: dict[str, Any], path: Path | None) -> None:
 
 
 def table(results: dict[str, Any]) -> None:
-    keys = ["daily_run", "search_first", "search", "track_30d", "track_all", "show", "report"]
-    print("| size | units | " + " | ".join(f"{k} s (CPU s, GB)" for k in keys) + " | store GB | index GB |")
+    keys = ["daily_run", "search", "track_30d", "track_all", "show", "report"]
+    print("CLI commands, each a process: wall s (CPU s, peak RSS GB)")
+    print("| size | units | " + " | ".join(keys) + " | store GB | index GB |")
     print("|---" * (len(keys) + 4) + "|")
     for size, r in results["per_size"].items():
         cells = [f"{r[k]['wall_s']} ({r[k]['cpu_s']}, {r[k]['peak_rss_gb']})" if k in r else "-" for k in keys]
         print(f"| {int(size):,} | {r['units']:,} | " + " | ".join(cells) + f" | {r['store_gb']} | {r['archive_gb']} |")
+    print("In one process: seconds of each call (the first opens the index and loads the model)")
+    print("| size | search | track 30 d | track all | peak RSS GB |")
+    print("|---|---|---|---|---|")
+    for size, r in results["per_size"].items():
+        c = r["calls"]
+        print(f"| {int(size):,} | {c['search']} | {c['track_30d']} | {c['track_all']} | {c['peak_rss_gb']} |")
 
 
 if __name__ == "__main__":

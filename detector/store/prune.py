@@ -23,6 +23,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from detector.faults import checkpoint
 from detector.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ def prune(db: Store, before: datetime, article_hashes: Callable[[pd.DataFrame], 
         )
         con.execute("DROP TABLE doomed")
         con.execute("DROP TABLE doomed_hashes")
+        checkpoint("pruning")
     log.info("prune before %s: %s", before, counts)
     return counts
 
@@ -96,6 +98,7 @@ def compact(db: Store) -> tuple[int, int]:
     db.con_.close()
     with open(temp, "rb") as handle:
         os.fsync(handle.fileno())
+    checkpoint("compacting")
     os.replace(temp, path)
     directory = os.open(path.parent, os.O_RDONLY)
     try:
