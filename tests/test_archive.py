@@ -210,3 +210,32 @@ def test_the_manifest_says_what_the_index_covers(store: Path) -> None:
     assert manifest["vectors"] == count
     assert manifest["model_id"] == SeededEmbedder.model_id
     assert manifest["payload_sha256"] == hashlib.sha256(blob[start + 8 + size :]).hexdigest()
+
+
+def test_a_scope_larger_than_the_sample_finds_what_exact_scoring_finds(store: Path) -> None:
+    """Through the index (the tail fitted on a 500-unit sample): the best units of a statement
+    and every unit past a narrative's hit cut are those exact scoring of the whole scope gives."""
+    from detector.sources.registry import OutletRegistry
+    from detector.watch import NarrativeTracker, WatchedNarrative, Watchlist
+    from detector.watch.archived import ArchiveScope, hit_cuts
+
+    registry = OutletRegistry.from_toml(ROOT / "configs" / "outlets.toml")
+    query = Watchlist((WatchedNarrative("q", "q", ("border talks grain", "state media claim")),), "test")
+    calibrator = NarrativeTracker(alpha=0.01, permutations=0).calibrator()
+    with Store(store) as db:
+        scope = ArchiveScope(db, stage(), registry, archive(), sample_size=500)
+        sample = scope.calibrated(calibrator, stage().embedding, query)[:2]
+        assert len(sample[0]) == 500 < scope.total_
+        ids, vectors = unit_table.unit_vectors(
+            db, SeededEmbedder.model_id, scope.archive.split_, 0, 10**9, 10**9
+        )
+        _, _, queries, _ = scope.queries(stage().embedding, query, True)
+        exact = (vectors @ queries.T).max(axis=1)
+        best = scope.candidates(stage().embedding, query, calibrator, sample, top=10)
+        assert set(ids[np.argsort(-exact)[:10]]) <= set(best)
+        past = scope.candidates(stage().embedding, query, calibrator, sample)
+        assert len(past) > 5
+        assert set(past) == set(ids[exact >= hit_cuts(calibrator)[0]])
+        units = scope.units(stage().embedding, past)
+    assert len(units.passages) == len(past)
+    assert np.allclose(np.sort((units.vectors @ queries.T).max(axis=1)), np.sort(exact[np.isin(ids, past)]))
