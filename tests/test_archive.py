@@ -239,3 +239,27 @@ def test_a_scope_larger_than_the_sample_finds_what_exact_scoring_finds(store: Pa
         units = scope.units(stage().embedding, past)
     assert len(units.passages) == len(past)
     assert np.allclose(np.sort((units.vectors @ queries.T).max(axis=1)), np.sort(exact[np.isin(ids, past)]))
+
+
+def test_a_time_scope_through_the_index_finds_what_exact_scoring_of_that_scope_finds(store: Path) -> None:
+    from datetime import datetime
+
+    from detector.sources.registry import OutletRegistry
+    from detector.watch import NarrativeTracker, WatchedNarrative, Watchlist
+    from detector.watch.archived import ArchiveScope, hit_cuts
+
+    registry = OutletRegistry.from_toml(ROOT / "configs" / "outlets.toml")
+    query = Watchlist((WatchedNarrative("q", "q", ("summit drill border",)),), "test")
+    calibrator = NarrativeTracker(alpha=0.01, permutations=0).calibrator()
+    since = datetime(2024, 1, 5)  # the later half of the store
+    with Store(store) as db:
+        scope = ArchiveScope(db, stage(), registry, archive(), since=since, sample_size=300)
+        sample = scope.calibrated(calibrator, stage().embedding, query)[:2]
+        inside = unit_table.units_in_scope(db, scope.archive.split_, since, datetime(2200, 1, 1))
+        assert 300 < len(inside) < db.count("units")
+        ids, vectors = unit_table.vectors_of(db, SeededEmbedder.model_id, inside)
+        _, _, queries, _ = scope.queries(stage().embedding, query, True)
+        exact = (vectors @ queries.T).max(axis=1)
+        past = scope.candidates(stage().embedding, query, calibrator, sample)
+    assert len(past) > 3
+    assert set(past) == set(ids[exact >= hit_cuts(calibrator)[0]])

@@ -251,7 +251,8 @@ def run_daily(
         db.put_report_frames(run_id, vars(found))  # so `detector report --run` can re-write them
         checkpoint("reported")
         db.finish_run(run_id, found.flags, manifest, datetime.now(UTC).replace(tzinfo=None))
-        update_archive(config, db, embedding)  # after the run is recorded: a derived index
+        if stage is not None:  # article mode embeds no passages; search and track add them when asked
+            update_archive(config, db, embedding)  # after the run is recorded: a derived index
     total = round(sum(timings.values()), 3)
     log.info("run %s: %d flags, %.1f s", run_id, len(found.flags), total)
     return RunSummary(run_id, str(out_dir), len(feed.articles), n_embedded, len(found.flags), total)

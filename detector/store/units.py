@@ -153,14 +153,11 @@ def unit_vectors(
 
 def vectors_of(db: Store, model_id: str, unit_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(unit ids, vectors)`` of the given units that still exist, by id."""
-    wanted = pd.DataFrame({"unit_id": np.asarray(unit_ids, dtype=np.int64)})
-    db.con_.register("wanted_units", wanted)
     rows = db.con_.execute(
-        "SELECT u.unit_id, e.vector FROM units u SEMI JOIN wanted_units w ON w.unit_id = u.unit_id "
-        "JOIN embeddings e ON e.text_hash = u.text_hash AND e.model_id = ? ORDER BY u.unit_id",
-        [model_id],
+        "SELECT u.unit_id, e.vector FROM units u JOIN embeddings e ON e.text_hash = u.text_hash "
+        "AND e.model_id = ? WHERE u.unit_id IN (SELECT unnest(?::BIGINT[])) ORDER BY u.unit_id",
+        [model_id, _ints(unit_ids)],
     ).fetchall()
-    db.con_.unregister("wanted_units")
     return _unpack(rows)
 
 
@@ -198,26 +195,24 @@ def units_in_scope(db: Store, split: str, since: datetime, until: datetime) -> n
 
 def unit_rows(db: Store, unit_ids: np.ndarray) -> pd.DataFrame:
     """``unit_id, article_id, passage_index`` of the given units."""
-    wanted = pd.DataFrame({"unit_id": np.asarray(unit_ids, dtype=np.int64)})
-    db.con_.register("wanted_units", wanted)
-    frame = db.con_.execute(
-        "SELECT u.unit_id, u.article_id, u.passage_index FROM units u "
-        "SEMI JOIN wanted_units w ON w.unit_id = u.unit_id ORDER BY u.unit_id"
+    return db.con_.execute(
+        "SELECT unit_id, article_id, passage_index FROM units "
+        "WHERE unit_id IN (SELECT unnest(?::BIGINT[])) ORDER BY unit_id",
+        [_ints(unit_ids)],
     ).df()
-    db.con_.unregister("wanted_units")
-    return frame
 
 
 def articles_by_id(db: Store, ids: list[str]) -> pd.DataFrame:
     """The stored articles with these ids, in time order."""
-    wanted = pd.DataFrame({"id": ids})
-    db.con_.register("wanted_articles", wanted)
     frame = db.con_.execute(
-        "SELECT a.* FROM articles a SEMI JOIN wanted_articles w ON w.id = a.id ORDER BY a.published_at, a.id"
+        "SELECT * FROM articles WHERE id IN (SELECT unnest(?::VARCHAR[])) ORDER BY published_at, id", [ids]
     ).df()
-    db.con_.unregister("wanted_articles")
     frame["published_at"] = pd.to_datetime(frame["published_at"]).dt.tz_localize("UTC")
     return frame
+
+
+def _ints(values: np.ndarray) -> list[int]:
+    return [int(v) for v in np.asarray(values, dtype=np.int64)]
 
 
 def _one(db: Store, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
