@@ -12,8 +12,9 @@ new texts (new cache rows) whose split is that of the original. Its passage vect
 original passage's real USE vector plus Gaussian noise, ``normalise(v + sigma * g / sqrt(d))``
 with ``sigma = 0.25``: cosine 0.97 to the original and ~0.94 between two copies of one article
 (a republication, reworded), never identical; the noise also lowers a copy's cosine to other
-articles by ~6 % (0.62 lowered it 28 %: nearest neighbours at 0.49 instead of 0.60). ``--check`` compares them with real vectors (nearest-
-neighbour cosines, the watchlist statements' best matches). Units and vectors are written straight
+articles by ~6 % (sigma 0.62 lowered it 28 %: nearest neighbours at 0.49 instead of 0.60).
+``--check`` compares them with real vectors (nearest-neighbour cosines, the watchlist
+statements' best matches). Units and vectors are written straight
 into the store (no model call); the store starts as a copy of the embedding cache of the dev
 feeds (``/work/cache/embeddings.duckdb``), so the fixed day's own texts are cached: the daily run
 is cold for its articles (ingest, clustering, decoys, scoring, the archive update) but embeds
@@ -74,25 +75,33 @@ def originals() -> tuple[pd.DataFrame, pd.DataFrame]:
     return pool[~on_day].reset_index(drop=True), pool[on_day].reset_index(drop=True)
 
 
-def original_vectors(db: Store, stage: PassageStage, pool: pd.DataFrame) -> tuple[pd.DataFrame, list[np.ndarray]]:
-    """The pool's articles whose passages are all cached, and each one's passage vectors."""
+def original_vectors(
+    db: Store, stage: PassageStage, pool: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The pool's articles whose passages are all cached; all their passage vectors in one array
+    and, per article, the row of its first passage and how many it has (``offsets``, ``counts``)."""
     passages = stage.passages(pool)
     hashes = [text_hash(t) for t in passages["text"]]
     cached = db.cached_hashes(hashes, stage.embedding.model_id)
     passages["hash"] = hashes
     complete = passages.groupby("article_pos")["hash"].agg(lambda h: all(x in cached for x in h))
     keep = complete[complete].index.to_numpy()
-    vectors = []
-    for pos, group in passages[passages["article_pos"].isin(keep)].groupby("article_pos", sort=True):
-        vectors.append(db.get_embeddings(group["hash"].tolist(), stage.embedding.model_id))
-    return pool.iloc[keep].reset_index(drop=True), vectors
+    kept = passages[passages["article_pos"].isin(keep)].sort_values(["article_pos", "index"])
+    vectors = db.get_embeddings(kept["hash"].tolist(), stage.embedding.model_id)
+    counts = kept.groupby("article_pos").size().loc[keep].to_numpy()
+    offsets = np.r_[0, np.cumsum(counts)[:-1]]
+    return pool.iloc[keep].reset_index(drop=True), vectors, np.c_[offsets, counts]
 
 
 def mark(value: str, tag: str) -> str:
-    return "\n".join(f"{line} {tag}" if line.strip() else line for line in value.split("\n")) if value else value
+    return (
+        "\n".join(f"{line} {tag}" if line.strip() else line for line in value.split("\n")) if value else value
+    )
 
 
-def copies(pool: pd.DataFrame, first: int, n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
+def copies(
+    pool: pd.DataFrame, first: int, n: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray]:
     """``n`` copies of random pool articles, numbered from ``first``: the frame and the originals."""
     source = rng.integers(0, len(pool), n)
     frame = pool.iloc[source].reset_index(drop=True)
@@ -108,7 +117,9 @@ def copies(pool: pd.DataFrame, first: int, n: int, rng: np.random.Generator) -> 
     return frame, source
 
 
-def grow(db: Store, stage: PassageStage, pool: pd.DataFrame, vectors: list[np.ndarray], target: int) -> None:
+def grow(
+    db: Store, stage: PassageStage, pool: pd.DataFrame, vectors: np.ndarray, spans: np.ndarray, target: int
+) -> None:
     """Add copies until the store holds ``target`` history articles (seeded by the count so far)."""
     split, model = split_key(stage), stage.embedding.model_id
     while (have := db.count("articles")) < target:
@@ -117,9 +128,11 @@ def grow(db: Store, stage: PassageStage, pool: pd.DataFrame, vectors: list[np.nd
         frame, source = copies(pool, have, n, rng)
         passages = stage.passages(frame)
         pos = passages["article_pos"].to_numpy()
-        base = np.vstack([vectors[source[p]][min(i, len(vectors[source[p]]) - 1)]
-                          for p, i in zip(pos, passages["index"], strict=True)])  # fmt: skip
-        noisy = normalise(base + SIGMA * rng.standard_normal(base.shape).astype(np.float32) / np.sqrt(base.shape[1]))
+        offset, count = spans[source[pos], 0], spans[source[pos], 1]
+        base = vectors[offset + np.minimum(passages["index"].to_numpy(), count - 1)]
+        noisy = normalise(
+            base + SIGMA * rng.standard_normal(base.shape).astype(np.float32) / np.sqrt(base.shape[1])
+        )
         hashes = [text_hash(t) for t in passages["text"]]
         db.upsert_articles(frame)
         db.put_embeddings(hashes, noisy, model)
@@ -147,7 +160,7 @@ def measure(store: Path, day_feed: Path, work: Path, env: dict[str, str]) -> dic
     copy = work / "measure.duckdb"
     shutil.copyfile(store, copy)
     shutil.copyfile(archive_path(store), archive_path(copy))
-    out, res = work / "out", {}
+    out, res = work / "out", dict[str, Any]()
     shutil.rmtree(out, ignore_errors=True)
     res["daily_run"] = timed(["run", "-i", str(day_feed), "-o", str(out), "--store", str(copy)], env)
     manifest = json.loads((out / "manifest.json").read_text())
@@ -162,10 +175,11 @@ def measure(store: Path, day_feed: Path, work: Path, env: dict[str, str]) -> dic
     if len(flags):
         res["show"] = timed(["show", str(flags["narrative_id"].iloc[0]), "--store", str(copy)], env)
     res["calls"] = in_process(copy, since, env)
-    res["report"] = timed(["report", "--run", manifest["run_id"], "-o", str(work / "report"), "--store", str(copy)], env)
+    res["report"] = timed(
+        ["report", "--run", manifest["run_id"], "-o", str(work / "report"), "--store", str(copy)], env
+    )
     for value in res.values():
         value.pop("stdout", None)
-    res["calls"].pop("stdout", None)
     res["store_gb"] = round(store.stat().st_size / 1024**3, 3)
     res["archive_gb"] = round(archive_path(store).stat().st_size / 1024**3, 3)
     copy.unlink()
@@ -214,14 +228,13 @@ def in_process(store: Path, since: str, env: dict[str, str]) -> dict[str, Any]:
     return calls
 
 
-def check_vectors(db: Store, stage: PassageStage, vectors: list[np.ndarray], n: int = 4000) -> dict[str, Any]:
+def check_vectors(db: Store, stage: PassageStage, vectors: np.ndarray, n: int = 4000) -> dict[str, Any]:
     """Real unit vectors against the store's perturbed ones: nearest-neighbour cosines within
     each set and the best cosines of the watchlist's statements."""
     rng = np.random.default_rng(7)
-    real = np.vstack(vectors)
-    real = real[rng.choice(len(real), min(n, len(real)), replace=False)]
-    _, fake = unit_table.sample_units(db, stage.embedding.model_id, split_key(stage),
-                                      pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01"), n, 7)[:2]  # fmt: skip
+    real = vectors[rng.choice(len(vectors), min(n, len(vectors)), replace=False)]
+    far = (pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01"))
+    _, fake = unit_table.sample_units(db, stage.embedding.model_id, split_key(stage), *far, n, 7)[:2]
     import tomllib
 
     statements = [s for n_ in tomllib.loads((ROOT / "configs/watchlist.toml").read_text())["narrative"]
@@ -256,17 +269,21 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     pool, day = originals()
     day_feed = args.work / "day.csv"
-    day.assign(published_at=day["published_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")).to_csv(day_feed, index=False)
+    day.assign(published_at=day["published_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")).to_csv(
+        day_feed, index=False
+    )
     stage = PassageStage(embedding=EmbeddingStage())
     with Store(store) as db:
-        pool, vectors = original_vectors(db, stage, pool)
-    print(f"{len(pool):,} original articles, fixed day {DAY:%Y-%m-%d}: {len(day)} articles", flush=True)
-    results: dict[str, Any] = {"sizes": sizes, "density_per_day": DENSITY, "sigma": SIGMA, "per_size": {},
-                               "machine": f"{os.cpu_count()} cores", "started_load": os.getloadavg()}  # fmt: skip
+        pool, vectors, spans = original_vectors(db, stage, pool)
+    print(f"{len(pool):,} original articles, fixed day {DAY:%Y-%m-%d}: {len(day)} articles")
+    results: dict[str, Any] = {
+        "sizes": sizes, "density_per_day": DENSITY, "sigma": SIGMA, "per_size": {},
+        "machine": f"{os.cpu_count()} cores", "started_load": os.getloadavg(),
+    }  # fmt: skip
     for size in sizes:
         with Store(store) as db:
             t0 = time.perf_counter()
-            grow(db, stage, pool, vectors, size)
+            grow(db, stage, pool, vectors, spans, size)
             grown = time.perf_counter() - t0
             t0 = time.perf_counter()
             ArchiveIndex().sync(db, stage)
@@ -278,8 +295,10 @@ def main() -> None:
         res = measure(store, day_feed, args.work, env)
         res |= {"build_s": round(grown, 1), "index_sync_s": round(indexed, 1), "units": n_units}
         results["per_size"][str(size)] = res
-        print(f"{size:>9,}: " + ", ".join(f"{k} {v['wall_s']} s / {v['peak_rss_gb']} GB"
-                                         for k, v in res.items() if isinstance(v, dict)), flush=True)  # fmt: skip
+        cells = [
+            f"{k} {v['wall_s']} s / {v['peak_rss_gb']} GB" for k, v in res.items() if isinstance(v, dict)
+        ]
+        print(f"{size:>9,}: " + ", ".join(cells), flush=True)
         write(results, args.json)
     table(results)
 
@@ -290,7 +309,9 @@ def write(results: dict[str, Any], path: Path | None) -> None:
     results["daily_run_cpu_s"] = {s: r["daily_run"]["cpu_s"] for s, r in per.items()}
     for key in ("search", "track_30d", "track_all"):  # warm calls in one process: the last one
         results[f"{key}_s"] = {s: r["calls"][key][-1] for s, r in per.items()}
-    results["peak_rss_gb"] = {s: max(v["peak_rss_gb"] for v in r.values() if isinstance(v, dict)) for s, r in per.items()}
+    results["peak_rss_gb"] = {
+        s: max(v["peak_rss_gb"] for v in r.values() if isinstance(v, dict)) for s, r in per.items()
+    }
     results["daily_run_peak_rss_gb"] = {s: r["daily_run"]["peak_rss_gb"] for s, r in per.items()}
     results["store_gb"] = {s: r["store_gb"] for s, r in per.items()}
     if path is not None:
@@ -304,8 +325,14 @@ def table(results: dict[str, Any]) -> None:
     print("| size | units | " + " | ".join(keys) + " | store GB | index GB |")
     print("|---" * (len(keys) + 4) + "|")
     for size, r in results["per_size"].items():
-        cells = [f"{r[k]['wall_s']} ({r[k]['cpu_s']}, {r[k]['peak_rss_gb']})" if k in r else "-" for k in keys]
-        print(f"| {int(size):,} | {r['units']:,} | " + " | ".join(cells) + f" | {r['store_gb']} | {r['archive_gb']} |")
+        cells = [
+            f"{r[k]['wall_s']} ({r[k]['cpu_s']}, {r[k]['peak_rss_gb']})" if k in r else "-" for k in keys
+        ]
+        print(
+            f"| {int(size):,} | {r['units']:,} | "
+            + " | ".join(cells)
+            + f" | {r['store_gb']} | {r['archive_gb']} |"
+        )
     print("In one process: seconds of each call (the first opens the index and loads the model)")
     print("| size | search | track 30 d | track all | peak RSS GB |")
     print("|---|---|---|---|---|")
