@@ -263,3 +263,10 @@ def test_a_time_scope_through_the_index_finds_what_exact_scoring_of_that_scope_f
         past = scope.candidates(stage().embedding, query, calibrator, sample)
     assert len(past) > 3
     assert set(past) == set(ids[exact >= hit_cuts(calibrator)[0]])
+
+
+def test_an_index_made_on_an_empty_store_takes_the_first_articles(tmp_path: Path) -> None:
+    path = tmp_path / "empty.duckdb"
+    assert synced(path).manifest_["vectors"] == 0
+    fill(path, 0, 50)
+    assert synced(path).manifest_["vectors"] > 50

@@ -187,6 +187,9 @@ class ArchiveIndex:
         past its training; returns whether it changed."""
         self.index_, self.kind_ = index, str(manifest["kind"])
         self.upto_, self.trained_ = int(manifest["max_unit_id"]), int(manifest["trained_vectors"])
+        if int(index.ntotal) == 0:  # an empty store's index knows no dimension yet: start again
+            self._build(db)
+            return bool(self.index_.ntotal)
         count, digest = unit_table.unit_state(db, self.split_, self.upto_)
         changed = False
         if (count, digest) != (manifest["vectors"], int(manifest["digest"])):
