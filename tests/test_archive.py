@@ -270,3 +270,13 @@ def test_an_index_made_on_an_empty_store_takes_the_first_articles(tmp_path: Path
     assert synced(path).manifest_["vectors"] == 0
     fill(path, 0, 50)
     assert synced(path).manifest_["vectors"] > 50
+
+
+def test_an_exact_index_that_outgrows_its_size_is_rebuilt_as_ivfpq_like_a_fresh_one(tmp_path: Path) -> None:
+    path = tmp_path / "growing.duckdb"
+    fill(path, 0, 60)
+    assert synced(path).kind_ == "flat"
+    fill(path, 1000, 700)
+    grown = synced(path)
+    assert grown.kind_ == "ivfpq"
+    assert same_index(grown, rebuilt(path, tmp_path))

@@ -195,8 +195,8 @@ class ArchiveIndex:
         if (count, digest) != (manifest["vectors"], int(manifest["digest"])):
             self._drop_removed(db)
             changed = True
-        added = self._add_from(db, self.upto_ + 1)
-        total = int(self.index_.ntotal)
+        # How many units there will be, before adding them: a grown index is rebuilt, not extended.
+        total = unit_table.unit_state(db, self.split_, unit_table.next_unit_id(db) - 1)[0]
         grown = self.kind_ == "flat" and total > self.exact_max
         grown |= self.kind_ == "ivfpq" and total > self.retrain_growth * self.trained_
         if grown:
@@ -205,7 +205,8 @@ class ArchiveIndex:
             )
             unit_table.set_meta(db, self._trained_key, str(unit_table.next_unit_id(db) - 1))
             self._build(db)
-        return changed or added > 0 or grown
+            return True
+        return self._add_from(db, self.upto_ + 1) > 0 or changed
 
     def _drop_removed(self, db: Store) -> None:
         """Remove the ids the store no longer has; an index holding ids the store never had, or
