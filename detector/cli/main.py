@@ -3,7 +3,8 @@
 One module per command group: :mod:`detector.cli.daily` (run, backfill, ingest),
 :mod:`detector.cli.review` (report, show), :mod:`detector.cli.evaluation` (eval, tune, bury),
 :mod:`detector.cli.watch` (track, search), :mod:`detector.cli.verdicts` (verdicts),
-:mod:`detector.cli.starter` (init, --version); the
+:mod:`detector.cli.starter` (init, --version),
+:mod:`detector.cli.prune` (prune); the
 options they share are defined once in :mod:`detector.cli.options`. Each command imports the
 library lazily, so ``detector --help`` answers at once.
 """
@@ -16,6 +17,7 @@ import click
 
 from detector.cli.daily import ingest_command, run_command
 from detector.cli.evaluation import bury_command, eval_command, tune_command
+from detector.cli.prune import prune_command
 from detector.cli.review import report_command, show_command
 from detector.cli.starter import init_command, version_option
 from detector.cli.verdicts import verdicts_group
@@ -45,6 +47,7 @@ main.add_command(bury_command)
 main.add_command(track_command)
 main.add_command(search_command)
 main.add_command(verdicts_group)
+main.add_command(prune_command)
 
 
 if __name__ == "__main__":  # `python -m detector.cli.main` runs from a checkout without installing

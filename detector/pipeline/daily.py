@@ -29,6 +29,7 @@ from detector.io import file_sha256
 from detector.narratives.cluster import Window, WindowClusterer
 from detector.narratives.lineage import Lineage
 from detector.parallel import Mapper, serial_map
+from detector.pipeline.archive import update_archive
 from detector.pipeline.decoys import DecoyRuns, run_decoys
 from detector.pipeline.engine import Engine, LocalEngine, make_engine
 from detector.pipeline.manifest import environment
@@ -162,6 +163,8 @@ def run_daily(
         db.put_report_frames(run.run_id, vars(found))  # so `detector report --run` can re-write them
         checkpoint("reported")
         db.finish_run(run.run_id, found.flags, manifest, datetime.now(UTC).replace(tzinfo=None))
+        if stages.by_passage:  # article mode embeds no passages; search and track add them when asked
+            update_archive(db, stages.splitter)  # after the run is recorded: a derived index
     total = round(sum(lap.timings.values()), 3)
     log.info("run %s: %d flags, %.1f s", run.run_id, len(found.flags), total)
     return RunSummary(run.run_id, str(out_dir), len(feed.articles), run.n_embedded, len(found.flags), total)

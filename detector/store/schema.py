@@ -63,6 +63,21 @@ CREATE TABLE IF NOT EXISTS flags (
     payload JSON NOT NULL,        -- the flags.csv row, column for column
     PRIMARY KEY (run_id, narrative_id)
 );
+-- The archive's units (detector.store.units): one row per passage of every stored article, as
+-- one splitter configuration (split) cuts it; unit_id numbers them for the archive index.
+CREATE TABLE IF NOT EXISTS units (
+    unit_id BIGINT NOT NULL,      -- from store_meta 'next_unit_id', never reused
+    split VARCHAR NOT NULL,       -- hash of the splitter settings and model
+    article_id VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,  -- of the article text the unit was cut from
+    passage_index INTEGER NOT NULL,
+    published_at TIMESTAMP NOT NULL,
+    text_hash VARCHAR NOT NULL    -- its embedding cache row
+);
+CREATE TABLE IF NOT EXISTS store_meta (
+    key VARCHAR PRIMARY KEY,      -- store_id | next_unit_id | archive_trained:<split>
+    value VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS report_rows (
     run_id VARCHAR NOT NULL,
     report VARCHAR NOT NULL,      -- flags | members | pairs ...
