@@ -72,7 +72,11 @@ def child_run(code: Path, config: Path, feed: Path, warm: Path, work: Path) -> d
     subprocess.run(command, cwd=code, env=env, check=True, capture_output=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    store.unlink()
+    for leftover in work.glob("store.duckdb*"):  # the store, its lock and its archive index
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink()
     manifest = json.loads((work / "out" / "manifest.json").read_text())
     digests = {name: hashlib.md5((work / "out" / name).read_bytes()).hexdigest()
                for name in ("flags.csv", "members.csv", "pairs.csv")}  # fmt: skip
