@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 
 PACKAGE = ROOT / "detector"
 LEAVES = {"errors", "params", "times", "io", "faults", "parallel", "languages"}
-STAGES = {"sources", "store", "embed", "index", "narratives", "scoring", "report", "watch"}
+STAGES = {"sources", "store", "embed", "index", "narratives", "scoring", "themes", "report", "watch"}
 # Layer of each top-level part of the package: a module may import only its own layer or lower ones.
 # The config is derived from the stage constructors, so it sits beside the pipeline, above the stages.
 LAYER = {

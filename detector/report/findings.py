@@ -9,7 +9,7 @@ added here (and to :mod:`detector.report.columns`), nowhere else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -81,6 +81,29 @@ def assemble_findings(
         member_rows = member_rows.merge(member_passages(pairs), on=["narrative_id", "id"], how="left")
     flags, member_rows, pairs = add_channels(flags, member_rows, pairs.reset_index(drop=True), links.registry)
     return Findings(flags, member_rows, pairs, outlet_edges(member_rows, pairs))
+
+
+def with_theme_ids(findings: Findings, theme_members: pd.DataFrame) -> Findings:
+    """``findings`` whose flags carry ``theme_id``: per flagged narrative, the theme of the run
+    holding most of its member articles (``theme_members``: ``theme_id, id`` rows); ties go to the
+    smaller theme, then the smaller id; empty when no theme holds any of them."""
+    flags = findings.flags.copy()
+    if flags.empty:
+        return findings
+    sizes = theme_members.groupby("theme_id")["id"].nunique()
+    held = (
+        findings.members[["narrative_id", "id"]]
+        .drop_duplicates()
+        .merge(theme_members[["theme_id", "id"]].drop_duplicates(), on="id")
+    )
+    counts = held.groupby(["narrative_id", "theme_id"]).size().rename("shared").reset_index()
+    counts["size"] = counts["theme_id"].map(sizes)
+    best = counts.sort_values(
+        ["narrative_id", "shared", "size", "theme_id"], ascending=[True, False, True, True]
+    )
+    theme_of = best.drop_duplicates("narrative_id").set_index("narrative_id")["theme_id"].astype(str)
+    flags["theme_id"] = flags["narrative_id"].map(theme_of).fillna("")
+    return replace(findings, flags=flags)
 
 
 def narrative_label(group: pd.DataFrame) -> str:
