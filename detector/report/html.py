@@ -37,10 +37,8 @@ SUMMARY_COLUMNS = [
     "channel_path", "language_path", "control_share", "burstiness", "first_seen", "last_seen", "theme_id",
 ]  # fmt: skip
 # Written by other stages when they run; linked from the page only when present in the folder.
-OPTIONAL_FILES = (
-    "outlets.csv", "outlets.graphml", "themes.csv", "theme_members.csv", "theme_daily.csv",
-    "watch.html", "watch_hits.csv", "watch_summary.csv",
-)  # fmt: skip
+OPTIONAL_FILES = ("outlets.csv", "outlets.graphml", "themes.csv", "theme_members.csv", "theme_daily.csv",
+                  "watch.html", "watch_hits.csv", "watch_summary.csv")  # fmt: skip
 MAX_PAIRS = 10
 CONTEXT_CHARS = 240  # of the article's text shown around a highlighted passage, each side
 
@@ -118,12 +116,11 @@ def render_report(
     ``sections`` are ``(style, html)`` of other stages' parts (the shared themes), appended."""
     run_id = str(manifest.get("run_id", ""))
     styles = [STYLE, *(style for style, _ in sections)]
+    style_tags = "".join(f"<style>{style}</style>" for style in styles)
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="en"><head><meta charset="utf-8">{csp_meta([SCRIPT], styles)}',
-        f"<title>Narrative sync report {_e(run_id)}</title>"
-        + "".join(f"<style>{style}</style>" for style in styles)
-        + "</head><body>",
+        f"<title>Narrative sync report {_e(run_id)}</title>{style_tags}</head><body>",
         f"<h1>Narrative sync report <code>{_e(run_id)}</code></h1>",
         _run_facts(manifest, files),
     ]
