@@ -34,6 +34,7 @@ from detector.pipeline.ray_engine import RayEngine
 from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader
+from detector.themes.stage import ThemeStage
 from detector.watch.track import NarrativeTracker
 
 
@@ -109,6 +110,7 @@ WatchConfig = section(
     skip=("permutations", "null_span_hours", "random_state"),
     own={"watchlist": ("", None)},  # a watchlist TOML the daily run tracks; "" = none
 )
+ThemesConfig = section("themes", ThemeStage, skip=("random_state",), own={"enabled": (True, None)})
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ class Config:
     limits: Section = field(default_factory=LimitsConfig)
     engine: Section = field(default_factory=EngineConfig)
     watch: Section = field(default_factory=WatchConfig)
+    themes: Section = field(default_factory=ThemesConfig)
     base_dir: str = "."
 
     def arguments(self, section: str) -> dict[str, Any]:
@@ -189,6 +192,7 @@ _SECTIONS: dict[str, type[Section]] = {
     "limits": LimitsConfig,
     "engine": EngineConfig,
     "watch": WatchConfig,
+    "themes": ThemesConfig,
 }
 _NOT_IN_METHOD = {
     # The size limits and the sheet only decide which rows are read, and the rows are in the run id.
@@ -207,6 +211,7 @@ _NOT_IN_METHOD = {
     "limits": ("max_memory_gb",),
     "engine": tuple(f.name for f in dataclasses.fields(EngineConfig)),
     "watch": tuple(f.name for f in dataclasses.fields(WatchConfig)),  # reports only, not clusters
+    "themes": tuple(f.name for f in dataclasses.fields(ThemesConfig)),  # nor are themes
 }
 
 

@@ -37,8 +37,9 @@ from detector.pipeline.limits import MemoryGuard
 from detector.pipeline.manifest import environment
 from detector.pipeline.preflight import check_store_writable, check_writable
 from detector.pipeline.run_warnings import run_warnings
+from detector.pipeline.themes import daily_themes
 from detector.pipeline.watch import watch_run, write_run_watch
-from detector.report.findings import Findings, assemble_findings
+from detector.report.findings import Findings, assemble_findings, with_theme_ids
 from detector.report.writer import write_reports, write_table
 from detector.scoring.fdr import NullEstimate
 from detector.scoring.links import LinkClassifier
@@ -204,6 +205,10 @@ def run_daily(
             )
             found = replace(found, flags=watched.flags)
             lap("watch")
+        themed = daily_themes(config, db, embedding, stage, scope, run_id)
+        if themed is not None:  # docs/method.md "Themes"; a flag inside a theme names it
+            found = with_theme_ids(found, themed.report.members)
+            lap("themes")
         manifest = {
             "run_id": run_id,
             "started_at": started.isoformat(),
@@ -235,6 +240,7 @@ def run_daily(
             "decoys": decoys.summary(),
             "null": null,
             "lineage": lineage.as_dict(),
+            "themes": themed.summary if themed is not None else {"enabled": False},
             "warnings": run_warnings(feed.articles, articles, windows, clusters),
             "environment": environment(),
         }
@@ -246,7 +252,10 @@ def run_daily(
         lap("report")
         manifest["timings_s"] = timings
         write_run_watch(out_dir, watched, manifest)  # first, so report.html can link to them
-        write_reports(out_dir, found.flags, found.members, manifest, pairs=found.pairs, outlets=found.outlets)
+        write_reports(
+            out_dir, found.flags, found.members, manifest, pairs=found.pairs, outlets=found.outlets,
+            themes=themed.report if themed is not None else None,
+        )  # fmt: skip
         db.put_report_frames(run_id, vars(found))  # so `detector report --run` can re-write them
         checkpoint("reported")
         db.finish_run(run_id, found.flags, manifest, datetime.now(UTC).replace(tzinfo=None))

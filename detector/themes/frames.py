@@ -1,29 +1,21 @@
 """The theme stage's frames: one row per theme, per member article, per theme, day and bloc
-(columns as ``THEME_COLUMNS`` / ``THEME_MEMBER_COLUMNS`` / ``THEME_DAILY_COLUMNS``, the CSVs'
-order), from the discovered groups and their null."""
+(the columns of :mod:`detector.report.columns` ``THEME_*``, with a provisional ``key`` where
+``theme_id`` goes), from the discovered groups and their null."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from detector.report.columns import THEME_COLUMNS
 from detector.themes.labels import LABEL_LANGUAGES, theme_labels
 from detector.themes.scope import Group, ThemeScope
 from detector.themes.sync import HOURS_PER_DAY, theme_timing
 from detector.times import iso_utc, to_seconds
 
-THEME_COLUMNS = [
-    "theme_id", "flagged", "q_value", "p_value", "null_note", "label_en", "label_ru", "label_zh",
-    "articles", "articles_cn", "articles_ru", "articles_control", "outlets_cn", "outlets_ru",
-    "n_outlets_cn", "n_outlets_ru", "first_cn_published_at", "first_ru_published_at", "leader",
-    "lag_hours", "xcorr_lag_days", "xcorr_peak", "burst_days", "central_cn_id", "central_cn_title",
-    "central_ru_id", "central_ru_title", "period_start", "period_end",
-]  # fmt: skip
-THEME_MEMBER_COLUMNS = [
-    "theme_id", "id", "outlet", "bloc", "language", "published_at", "title", "url", "centrality",
-    "passage_start", "passage_end",
-]  # fmt: skip
-THEME_DAILY_COLUMNS = ["theme_id", "day", "bloc", "articles"]
+# Filled after the rows (labels need every theme, q the null, the period the scope).
+NOT_DESCRIBED = {"theme_id", "flagged", "q_value", "p_value", "null_note", "label_en", "label_ru",
+                 "label_zh", "period_start", "period_end"}  # fmt: skip
 LABEL_CHARS = 2000  # of a member's passage read for its theme's keywords
 MEMBER_FIELDS = ["id", "outlet", "bloc", "language", "published_at", "title", "url"]
 
@@ -88,7 +80,8 @@ def describe(
     n_days = int(np.ceil((start_hours + scope.span_hours) / HOURS_PER_DAY)) - first_day
     members = [group_members(scope, units, g, k) for k, g in enumerate(groups)]
     rows = [theme_row(m, g, first_day, n_days, lag) for m, g in zip(members, groups, strict=True)]
-    themes = pd.DataFrame(rows, columns=["key", "score", *THEME_COLUMNS[8:25]])
+    described = [c for c in THEME_COLUMNS if c not in NOT_DESCRIBED]
+    themes = pd.DataFrame(rows, columns=["key", "score", *described])
     everyone = pd.concat(members, ignore_index=True) if members else empty_members()
     labels = theme_labels(
         everyone["label_text"].tolist(), everyone["language"].tolist(), everyone["key"].tolist(), keywords
@@ -97,7 +90,7 @@ def describe(
         themes[f"label_{language}"] = themes["key"].map(labels[language]).fillna("")
     themes["q_value"], themes["p_value"] = np.round(q, 6), np.round(p, 6)
     themes["flagged"] = (themes["q_value"] <= target_fdr) & (themes["score"] > 0)
-    themes["null_note"] = note
+    themes["null_note"] = [note or g.note for g in groups] if groups else []
     themes["period_start"], themes["period_end"] = iso_utc(scope.start), iso_utc(scope.end)
     themes = themes.sort_values(["q_value", "articles", "key"], ascending=[True, False, True], kind="stable")
     return themes.reset_index(drop=True), everyone.drop(columns=["label_text", "hours"]), daily_frame(everyone)

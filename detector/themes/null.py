@@ -27,6 +27,7 @@ import numpy as np
 from detector.scoring.fdr import estimate_null
 
 HOURS_PER_DAY = 24
+NULLS = ("outlet-shift", "rediscover")
 
 
 def decoy_offsets(span_hours: float, guard_hours: float, draws: int, rng: np.random.Generator) -> np.ndarray:
@@ -69,3 +70,51 @@ def null_note(span_hours: float, guard_hours: float, n_offsets: int) -> str:
             f"{need / 2:.0f} days both ways, so the period needs more than {need:.0f} days)"
         )
     return ""
+
+
+def outlet_shift_p(
+    hours: np.ndarray,
+    outlets: np.ndarray,
+    is_cn: np.ndarray,
+    lag_hours: float,
+    span_hours: float,
+    draws: int,
+    rng: np.random.Generator,
+) -> float:
+    """p-value of a theme's score (distinct cn-ru outlet pairs within ``lag_hours``, see
+    :func:`detector.themes.sync.outlet_pairs_within`) when each outlet's members are shifted
+    together by an independent uniform offset on the period's circle: every outlet keeps its
+    own rate and burst shape, only the outlets' alignment is random (+1 so it is never 0)."""
+    names, outlet_of = np.unique(outlets, return_inverse=True)
+    cn, ru = np.flatnonzero(is_cn), np.flatnonzero(~is_cn)
+    pair_of = outlet_of[cn][:, None] * len(names) + outlet_of[ru][None, :]
+    gap = (hours[cn][:, None] - hours[ru][None, :]).ravel()
+    pairs, pair_index = np.unique(pair_of.ravel(), return_inverse=True)
+
+    def score(delta: np.ndarray) -> np.ndarray:  # delta: (draws, member pairs) extra gap
+        d = np.abs(gap[None, :] + delta) % span_hours
+        close = np.minimum(d, span_hours - d) <= lag_hours
+        per_pair = np.zeros((len(delta), len(pairs)), dtype=bool)
+        rows = np.repeat(np.arange(len(delta)), close.shape[1])
+        per_pair[rows[close.ravel()], np.tile(pair_index, len(delta))[close.ravel()]] = True
+        counts: np.ndarray = per_pair.sum(axis=1)
+        return counts
+
+    observed = score(np.zeros((1, len(gap))))[0]
+    shifts = rng.uniform(0, span_hours, size=(draws, len(names)))
+    delta = (shifts[:, outlet_of[cn]][:, :, None] - shifts[:, outlet_of[ru]][:, None, :]).reshape(draws, -1)
+    null = score(delta)
+    return float((1 + np.count_nonzero(null >= observed)) / (1 + draws))
+
+
+def bh_q_values(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg q-values of ``p`` (monotone, at most 1)."""
+    p = np.asarray(p, dtype=float)
+    if not len(p):
+        return p
+    order = np.argsort(p, kind="stable")
+    ranked = p[order] * len(p) / np.arange(1, len(p) + 1)
+    q = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1.0)
+    out = np.empty_like(q)
+    out[order] = q
+    return out

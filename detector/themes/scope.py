@@ -47,3 +47,4 @@ class Group:
     units: np.ndarray
     score: int
     control: int
+    note: str  # why the null did not test it ("" when it did)

@@ -18,7 +18,8 @@ import pandas as pd
 from detector.params import Constraint, Interval, OneOf, validate_params
 from detector.themes.discovery import DESIGNS, Discovery
 from detector.themes.frames import describe
-from detector.themes.null import decoy_offsets, null_note, q_and_p, shift_hours
+from detector.scoring.significance import narrative_seed
+from detector.themes.null import NULLS, bh_q_values, decoy_offsets, null_note, outlet_shift_p, q_and_p, shift_hours
 from detector.themes.scope import Group, ThemeResult, ThemeScope
 from detector.themes.sync import HOURS_PER_DAY, outlet_pairs_within
 from detector.times import epoch_seconds, to_seconds
@@ -35,7 +36,11 @@ class ThemeStage:
     period_days : the period a daily run reads: this many days ending at its last window, or
         the run's own span when that is longer.
     lag_hours : the largest cn-ru gap at which two outlets count as in step (the score).
-    decoys : decoy periods (ru shifted) the null runs discovery on.
+    null : ``"outlet-shift"`` (each theme's members shifted per outlet, BH over the run's themes)
+        or ``"rediscover"`` (decoy periods with the ru side shifted, discovery run again);
+        :mod:`detector.themes.null` says what each asks.
+    draws : outlet-shift: random shifts per theme.
+    decoys : rediscover: decoy periods.
     target_fdr : a theme is flagged at ``q_value <= target_fdr``.
     max_control_share : a theme whose control coverage (control articles as close to its
         centroid as its median member, within its time span ± lag) exceeds this share of all its
@@ -49,10 +54,13 @@ class ThemeStage:
         "design": OneOf(tuple(DESIGNS)),
         "period_days": Interval(1, 3660),
         "lag_hours": Interval(1, 24 * 60),
-        "decoys": Interval(0, 1000),
+        "null": OneOf(NULLS),
+        "draws": Interval(9, 100_000),
+        "decoys": Interval(1, 1000),
         "target_fdr": Interval(0.0, 1.0),
         "max_control_share": Interval(0.0, 1.0),
         "keywords": Interval(1, 50),
+        "min_outlets": Interval(1, 100),
         **{k: v for k, v in DESIGNS["windowed-agglomerative"].parameter_constraints.items()},
     }
 
@@ -67,9 +75,12 @@ class ThemeStage:
         centre: bool = False,
         period_days: int = 28,
         lag_hours: float = 72.0,
+        null: str = "outlet-shift",
+        draws: int = 999,
         decoys: int = 8,
         target_fdr: float = 0.1,
         max_control_share: float = 0.5,
+        min_outlets: int = 3,
         keywords: int = 6,
         random_state: int = 0,
     ) -> None:
@@ -82,9 +93,12 @@ class ThemeStage:
         self.centre = centre
         self.period_days = period_days
         self.lag_hours = lag_hours
+        self.null = null
+        self.draws = draws
         self.decoys = decoys
         self.target_fdr = target_fdr
         self.max_control_share = max_control_share
+        self.min_outlets = min_outlets
         self.keywords = keywords
         self.random_state = random_state
         validate_params(self)
@@ -103,34 +117,65 @@ class ThemeStage:
     def run(self, scope: ThemeScope) -> ThemeResult:
         """The themes of ``scope`` (deterministic: same scope and seed, same frames)."""
         units = unit_table(scope)
-        start, span = to_seconds(scope.start) / 3600, scope.span_hours
         groups = self.groups(scope, units, units["hours"].to_numpy())
-        rng = np.random.default_rng(self.random_state)
-        offsets = decoy_offsets(span, self.guard_hours, self.decoys, rng)
-        is_ru = (units["bloc"] == "ru").to_numpy()
-        decoy_scores = [
-            g.score
-            for offset in offsets
-            for g in self.groups(scope, units, shift_hours(units["hours"].to_numpy(), is_ru, offset, start, span))
-        ]
-        scores = np.array([g.score for g in groups], dtype=float)
-        note = null_note(span, self.guard_hours, len(offsets))
-        if len(offsets):
-            q, p = q_and_p(scores, np.array(decoy_scores, dtype=float), len(offsets))
-        else:
+        note = null_note(scope.span_hours, self.guard_hours, 0 if scope.span_hours < 2 * self.guard_hours else 1)
+        summary: dict[str, Any] = {"null": self.null}
+        if note:
             q = p = np.full(len(groups), np.nan)
-        themes, members, daily = describe(scope, units, groups, q, p, note, self.lag_hours, self.target_fdr, self.keywords)
-        summary = {
+        elif self.null == "rediscover":
+            q, p, summary["decoy_periods"] = self.rediscover_null(scope, units, groups)
+        else:
+            p = np.array([self.outlet_shift(scope, units, g) for g in groups], dtype=float)
+            tested = np.array([g.score > 0 for g in groups], dtype=bool)
+            q = np.ones(len(groups))
+            q[tested] = bh_q_values(p[tested])  # over the themes the null tested
+        themes, members, daily = describe(
+            scope, units, groups, q, p, note, self.lag_hours, self.target_fdr, self.keywords
+        )
+        summary |= {
             "period_start": scope.start.isoformat(),
             "period_end": scope.end.isoformat(),
+            "articles": len(scope.articles),
             "units": len(units),
             "themes": len(themes),
             "flagged": int(themes["flagged"].sum()) if len(themes) else 0,
-            "decoy_periods": len(offsets),
-            "decoy_themes_scored": int(np.count_nonzero(np.array(decoy_scores) > 0)),
             "null_note": note,
         }
         return ThemeResult(themes, members, daily, summary)
+
+    def outlet_shift(self, scope: ThemeScope, units: pd.DataFrame, group: Group) -> float:
+        """A group's p-value under independent outlet shifts (:func:`.null.outlet_shift_p`),
+        seeded by the run's seed and the group's member ids (not by which other groups exist)."""
+        if group.score <= 0:
+            return 1.0
+        rows = units.iloc[group.units]
+        seed = narrative_seed(self.random_state, "\x1f".join(sorted(set(rows["id"]))))
+        return outlet_shift_p(
+            rows["hours"].to_numpy(),
+            rows["outlet"].to_numpy(),
+            (rows["bloc"] == "cn").to_numpy(),
+            self.lag_hours,
+            scope.span_hours,
+            self.draws,
+            np.random.default_rng(seed),
+        )
+
+    def rediscover_null(
+        self, scope: ThemeScope, units: pd.DataFrame, groups: list[Group]
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """q and p from decoy periods (ru shifted, discovery run again: :mod:`.null`)."""
+        start, span = to_seconds(scope.start) / 3600, scope.span_hours
+        offsets = decoy_offsets(span, self.guard_hours, self.decoys, np.random.default_rng(self.random_state))
+        is_ru = (units["bloc"] == "ru").to_numpy()
+        hours = units["hours"].to_numpy()
+        decoy_scores = [
+            g.score
+            for offset in offsets
+            for g in self.groups(scope, units, shift_hours(hours, is_ru, offset, start, span))
+        ]
+        scores = np.array([g.score for g in groups], dtype=float)
+        q, p = q_and_p(scores, np.array(decoy_scores, dtype=float), len(offsets))
+        return q, p, len(offsets)
 
     def groups(self, scope: ThemeScope, units: pd.DataFrame, hours: np.ndarray) -> list[Group]:
         """The cross-bloc groups discovery finds when the units were published at ``hours``."""
@@ -146,11 +191,15 @@ class ThemeStage:
                 continue  # one bloc's topic is not a shared theme
             control = control_coverage(scope, controls, rows, hours[rows], self.lag_hours)
             n_articles = len(np.unique(units["article_pos"].to_numpy()[rows]))
-            shared_event = control > self.max_control_share * (control + n_articles)
-            score = 0 if shared_event else outlet_pairs_within(
-                hours[rows], outlets[rows], is_cn[rows], self.lag_hours, scope.span_hours
-            )  # fmt: skip
-            out.append(Group(rows, score, control))
+            if control > self.max_control_share * (control + n_articles):
+                out.append(Group(rows, 0, control, "not tested: a shared news event (control coverage)"))
+                continue
+            few = min(len(set(outlets[rows][is_cn[rows]])), len(set(outlets[rows][~is_cn[rows]])))
+            if few < self.min_outlets:
+                out.append(Group(rows, 0, control, f"not tested: fewer than {self.min_outlets} outlets in a bloc"))
+                continue
+            score = outlet_pairs_within(hours[rows], outlets[rows], is_cn[rows], self.lag_hours, scope.span_hours)
+            out.append(Group(rows, score, control, ""))
         return out
 
 
