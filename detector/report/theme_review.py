@@ -16,6 +16,8 @@ from detector.errors import NotFoundError
 from detector.report.review import BLOC_STYLES, open_store, timeline
 from detector.report.safety import terminal_safe
 from detector.report.theme_html import daily_volumes
+from detector.sources.ingest import headline
+from detector.store.store import Store
 from detector.times import iso_utc
 
 THEME_ID = re.compile(r"T\d{8}-[0-9a-f]{8}")
@@ -41,12 +43,21 @@ def find_theme(
             themes = frames.get("themes", pd.DataFrame())
             if not themes.empty and (themes["theme_id"] == theme_id).any():
                 members = frames["theme_members"]
-                members = members[members["theme_id"] == theme_id]
+                members = with_headlines(db, members[members["theme_id"] == theme_id])
                 daily = frames.get("theme_daily", daily_volumes(members))
                 row = themes[themes["theme_id"] == theme_id].iloc[0].to_dict()
                 return candidate, row, members, daily[daily["theme_id"] == theme_id]
     where = f"run {run_id}" if run_id else f"any finished run in {store}"
     raise NotFoundError(f"theme {theme_id} is not in {where}. themes.csv lists a run's themes.")
+
+
+def with_headlines(db: Store, members: pd.DataFrame) -> pd.DataFrame:
+    """``members`` whose ``title`` is the article's headline: a feed without titles (Telegram
+    posts) then shows the start of the text, as the narrative views do."""
+    texts = db.article_texts(members["id"].astype(str).tolist()).set_index("id")
+    stored = texts.reindex(members["id"].astype(str))
+    shown = [headline(row) for _, row in stored.iterrows()]
+    return members.assign(title=[s or t for s, t in zip(shown, members["title"], strict=True)])
 
 
 def theme_view(run_id: str, theme: dict[str, Any], members: pd.DataFrame, daily: pd.DataFrame) -> Group:
@@ -99,9 +110,15 @@ def volumes(daily: pd.DataFrame) -> Table:
     table.add_column(f"{span[0]:%Y-%m-%d} … {span[-1]:%Y-%m-%d} (max {top}/day)", no_wrap=True)
     for bloc in ("cn", "ru", "control"):
         if bloc in counts:
-            line = "".join(BARS[round(n / top * (len(BARS) - 1))] for n in counts[bloc])
+            line = "".join(BARS[bar_height(n, top)] for n in counts[bloc])
             table.add_row(Text(bloc, BLOC_STYLES[bloc]), Text(line, BLOC_STYLES[bloc]))
     return table
+
+
+def bar_height(count: int, top: int) -> int:
+    """Index into :data:`BARS` of a day with ``count`` articles: 0 only for none, so a day with one
+    article beside a day of many still shows."""
+    return 0 if count <= 0 else max(1, round(count / top * (len(BARS) - 1)))
 
 
 def print_theme(store: Path, theme_id: str, run_id: str | None = None) -> None:

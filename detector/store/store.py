@@ -165,6 +165,13 @@ class Store:
         frame["published_at"] = pd.to_datetime(frame["published_at"]).dt.tz_localize("UTC")
         return frame
 
+    def article_texts(self, ids: list[str]) -> pd.DataFrame:
+        """``id, title, text`` of the stored articles among ``ids``."""
+        self.con_.register("wanted", pd.DataFrame({"id": list(dict.fromkeys(ids))}, dtype=object))
+        frame = self.con_.execute("SELECT a.id, a.title, a.text FROM articles a JOIN wanted USING (id)").df()
+        self.con_.unregister("wanted")
+        return frame
+
     def scope_size(self, start: datetime, end: datetime) -> tuple[int, int]:
         """``(articles, characters of title + text)`` with ``start <= published_at < end``."""
         row = self.con_.execute(
