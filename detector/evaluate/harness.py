@@ -121,20 +121,26 @@ def evaluate(
                 result.tables["pairs_parallel_story"] = pair_table(scored, "story")
         result.seconds["pair+cluster"] = round(time.perf_counter() - clock, 1)
     if {"event", "theme"} & set(levels) and files.feeds:
-        clock = time.perf_counter()
-        for feed, truth in files.feeds:
-            run_feed(config, feed, truth, store, levels, result)
-        if "event" in levels:
-            result.tables["events"] = pd.DataFrame([event_row(r) for r in result.event_runs])
-        if "theme" in levels:
-            result.tables["themes"] = pd.DataFrame([r.row for r in result.theme_runs])
-            campaigns = [r.campaigns for r in result.theme_runs if not r.campaigns.empty]
-            if campaigns:
-                result.tables["theme_campaigns"] = pd.concat(campaigns, ignore_index=True)
-        result.seconds["+".join(lv for lv in ("event", "theme") if lv in levels)] = round(
-            time.perf_counter() - clock, 1
-        )
+        feed_levels(config, files, store, levels, result)
     return result
+
+
+def feed_levels(
+    config: Config, files: DataFiles, store: Path, levels: tuple[str, ...], result: Evaluation
+) -> None:
+    """The event and theme levels: one pipeline run per event feed, its tables into ``result``."""
+    clock = time.perf_counter()
+    for feed, truth in files.feeds:
+        run_feed(config, feed, truth, store, levels, result)
+    if "event" in levels:
+        result.tables["events"] = pd.DataFrame([event_row(r) for r in result.event_runs])
+    if "theme" in levels:
+        result.tables["themes"] = pd.DataFrame([r.row for r in result.theme_runs])
+        campaigns = [r.campaigns for r in result.theme_runs if not r.campaigns.empty]
+        if campaigns:
+            result.tables["theme_campaigns"] = pd.concat(campaigns, ignore_index=True)
+    done = "+".join(level for level in ("event", "theme") if level in levels)
+    result.seconds[done] = round(time.perf_counter() - clock, 1)
 
 
 def run_feed(
