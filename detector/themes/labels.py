@@ -29,8 +29,29 @@ HAN = re.compile(r"^[\u4e00-\u9fff]{2,}$")
 RU_SKIP = frozenset({"PREP", "CONJ", "PRCL", "NPRO", "INTJ", "PRED", "NUMR", "ADVB", "GRND", "COMP"})
 # Frequent Chinese words of news prose that name no topic (jieba keeps them as words).
 ZH_SKIP = frozenset(
-    "我们 他们 表示 进行 一个 没有 已经 以及 这些 这个 同时 可以 相关 "
-    "目前 通过 其中 对于 此前 记者 报道 新闻".split()
+    [
+        "我们",
+        "他们",
+        "表示",
+        "进行",
+        "一个",
+        "没有",
+        "已经",
+        "以及",
+        "这些",
+        "这个",
+        "同时",
+        "可以",
+        "相关",
+        "目前",
+        "通过",
+        "其中",
+        "对于",
+        "此前",
+        "记者",
+        "报道",
+        "新闻",
+    ]
 )
 
 
