@@ -47,7 +47,9 @@ def theme_row(
 ) -> dict[str, object]:
     """The themes row of one group but its labels, q and flag."""
     is_cn = (members["bloc"] == "cn").to_numpy()
-    timing = theme_timing(members["hours"].to_numpy(), is_cn, first_day, n_days, lag)
+    timing = theme_timing(
+        members["hours"].to_numpy(), members["outlet"].to_numpy(), is_cn, first_day, n_days, lag
+    )
     row: dict[str, object] = {"key": int(members["key"].iloc[0]), "score": group.score}
     row |= {"articles": len(members), "articles_cn": int(is_cn.sum()), "articles_ru": int((~is_cn).sum())}
     row["articles_control"] = group.control

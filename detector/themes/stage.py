@@ -76,7 +76,7 @@ class ThemeStage:
         self,
         design: str = "windowed-agglomerative",
         window_days: int = 7,
-        distance_threshold: float = 0.8,
+        distance_threshold: float = 0.85,
         max_units: int = 60,
         min_units: int = 3,
         linkage: str = "average",
