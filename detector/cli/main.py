@@ -2,7 +2,7 @@
 
 One module per command group: :mod:`detector.cli.daily` (run, backfill, ingest),
 :mod:`detector.cli.review` (report, show), :mod:`detector.cli.evaluation` (eval, tune, bury),
-:mod:`detector.cli.watch` (track, search); the
+:mod:`detector.cli.watch` (track, search), :mod:`detector.cli.themes` (themes); the
 options they share are defined once in :mod:`detector.cli.options`. Each command imports the
 library lazily, so ``detector --help`` answers at once.
 """
@@ -17,6 +17,7 @@ from detector import __version__
 from detector.cli.daily import ingest_command, run_command
 from detector.cli.evaluation import bury_command, eval_command, tune_command
 from detector.cli.review import report_command, show_command
+from detector.cli.themes import themes_command
 from detector.cli.watch import search_command, track_command
 
 
@@ -41,6 +42,7 @@ main.add_command(tune_command)
 main.add_command(bury_command)
 main.add_command(track_command)
 main.add_command(search_command)
+main.add_command(themes_command)
 
 
 if __name__ == "__main__":  # `python -m detector.cli.main` runs from a checkout without installing

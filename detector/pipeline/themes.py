@@ -119,7 +119,6 @@ def run_themes(
     return ThemeRun(report, summary)
 
 
-
 def write_theme_reports(out_dir: Path, report: ThemeReport, manifest: dict[str, Any]) -> dict[str, str]:
     """``themes.csv``, ``theme_members.csv``, ``theme_daily.csv`` (+ Parquet twins) and a
     manifest with their checksums, written last (so a manifest vouches only for whole files)."""
@@ -142,16 +141,16 @@ def write_theme_reports(out_dir: Path, report: ThemeReport, manifest: dict[str, 
     return {k: str(p) for k, p in paths.items()} | {"manifest": str(manifest_path)}
 
 
-def themes_between(
-    config: Config, store: Path, since: datetime, until: datetime, out_dir: Path
-) -> ThemeRun:
+def themes_between(config: Config, store: Path, since: datetime, until: datetime, out_dir: Path) -> ThemeRun:
     """``detector themes``: the themes of the store's articles in ``[since, until)`` (naive UTC),
     named after the store's latest run with themes, written into ``out_dir`` (the store's runs
     are left as they are)."""
     from detector.pipeline.daily import passage_stage
 
     if until <= since:
-        raise ConfigError(f"--until {until:%Y-%m-%d} is not after --since {since:%Y-%m-%d}. Fix: give a later --until.")
+        raise ConfigError(
+            f"--until {until:%Y-%m-%d} is not after --since {since:%Y-%m-%d}. Fix: give a later --until."
+        )
     stage = theme_stage(config)
     embedding = EmbeddingStage(**config.arguments("embed"))
     with Store(store) as db:

@@ -42,10 +42,14 @@ def group_members(scope: ThemeScope, units: pd.DataFrame, group: Group, key: int
     return rows[columns].sort_values(["published_at", "id"], kind="stable")
 
 
-def theme_row(members: pd.DataFrame, group: Group, first_day: int, n_days: int, lag: float) -> dict[str, object]:
+def theme_row(
+    members: pd.DataFrame, group: Group, first_day: int, n_days: int, lag: float
+) -> dict[str, object]:
     """The themes row of one group but its labels, q and flag."""
     is_cn = (members["bloc"] == "cn").to_numpy()
-    timing = theme_timing(members["hours"].to_numpy(), is_cn, first_day, n_days, lag)
+    timing = theme_timing(
+        members["hours"].to_numpy(), members["outlet"].to_numpy(), is_cn, first_day, n_days, lag
+    )
     row: dict[str, object] = {"key": int(members["key"].iloc[0]), "score": group.score}
     row |= {"articles": len(members), "articles_cn": int(is_cn.sum()), "articles_ru": int((~is_cn).sum())}
     row["articles_control"] = group.control
@@ -93,7 +97,11 @@ def describe(
     themes["null_note"] = [note or g.note for g in groups] if groups else []
     themes["period_start"], themes["period_end"] = iso_utc(scope.start), iso_utc(scope.end)
     themes = themes.sort_values(["q_value", "articles", "key"], ascending=[True, False, True], kind="stable")
-    return themes.reset_index(drop=True), everyone.drop(columns=["label_text", "hours"]), daily_frame(everyone)
+    return (
+        themes.reset_index(drop=True),
+        everyone.drop(columns=["label_text", "hours"]),
+        daily_frame(everyone),
+    )
 
 
 def daily_frame(members: pd.DataFrame) -> pd.DataFrame:

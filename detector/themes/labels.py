@@ -28,7 +28,31 @@ HAN = re.compile(r"^[\u4e00-\u9fff]{2,}$")
 # interjections, predicatives, numerals, adverbs and gerunds.
 RU_SKIP = frozenset({"PREP", "CONJ", "PRCL", "NPRO", "INTJ", "PRED", "NUMR", "ADVB", "GRND", "COMP"})
 # Frequent Chinese words of news prose that name no topic (jieba keeps them as words).
-ZH_SKIP = frozenset("我们 他们 表示 进行 一个 没有 已经 以及 这些 这个 同时 可以 相关 目前 通过 其中 对于 此前 记者 报道 新闻".split())
+ZH_SKIP = frozenset(
+    [
+        "我们",
+        "他们",
+        "表示",
+        "进行",
+        "一个",
+        "没有",
+        "已经",
+        "以及",
+        "这些",
+        "这个",
+        "同时",
+        "可以",
+        "相关",
+        "目前",
+        "通过",
+        "其中",
+        "对于",
+        "此前",
+        "记者",
+        "报道",
+        "新闻",
+    ]
+)
 
 
 def require(module: str, extra: str) -> Any:
@@ -104,7 +128,9 @@ def ctfidf_keywords(classes: list[Iterable[str]], top: int) -> list[list[str]]:
     return out
 
 
-def theme_labels(texts: list[str], languages: list[str], themes: list[int], top: int) -> dict[str, dict[int, str]]:
+def theme_labels(
+    texts: list[str], languages: list[str], themes: list[int], top: int
+) -> dict[str, dict[int, str]]:
     """``{language: {theme: "kw1; kw2; ..."}}`` for :data:`LABEL_LANGUAGES`, from the members'
     ``texts`` (the passage that put each in its theme); a theme with no text in a language has
     no entry for it."""

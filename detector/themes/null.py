@@ -40,7 +40,9 @@ def decoy_offsets(span_hours: float, guard_hours: float, draws: int, rng: np.ran
     return np.asarray(guard_hours + slot * (np.arange(draws) + rng.uniform(0, 1, draws)), dtype=float)
 
 
-def shift_hours(hours: np.ndarray, shifted: np.ndarray, offset: float, start: float, span: float) -> np.ndarray:
+def shift_hours(
+    hours: np.ndarray, shifted: np.ndarray, offset: float, start: float, span: float
+) -> np.ndarray:
     """``hours`` with the rows ``shifted`` moved by ``offset`` on the circle ``[start, start + span)``."""
     out = hours.astype(float, copy=True)
     out[shifted] = start + (out[shifted] - start + offset) % span
@@ -66,8 +68,8 @@ def null_note(span_hours: float, guard_hours: float, n_offsets: int) -> str:
         days = span_hours / HOURS_PER_DAY
         need = 2 * guard_hours / HOURS_PER_DAY
         return (
-            f"period {days:.0f} days: no timing null has power (a decoy shift must exceed "
-            f"{need / 2:.0f} days both ways, so the period needs more than {need:.0f} days)"
+            f"period {days:.0f} days: no timing null has power (it needs more than {need:.0f} days: "
+            "twice the discovery window plus the lag)"
         )
     return ""
 

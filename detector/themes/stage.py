@@ -16,10 +16,18 @@ import numpy as np
 import pandas as pd
 
 from detector.params import Constraint, Interval, OneOf, validate_params
+from detector.scoring.significance import narrative_seed
 from detector.themes.discovery import DESIGNS, Discovery
 from detector.themes.frames import describe
-from detector.scoring.significance import narrative_seed
-from detector.themes.null import NULLS, bh_q_values, decoy_offsets, null_note, outlet_shift_p, q_and_p, shift_hours
+from detector.themes.null import (
+    NULLS,
+    bh_q_values,
+    decoy_offsets,
+    null_note,
+    outlet_shift_p,
+    q_and_p,
+    shift_hours,
+)
 from detector.themes.scope import Group, ThemeResult, ThemeScope
 from detector.themes.sync import HOURS_PER_DAY, outlet_pairs_within
 from detector.times import epoch_seconds, to_seconds
@@ -61,14 +69,14 @@ class ThemeStage:
         "max_control_share": Interval(0.0, 1.0),
         "keywords": Interval(1, 50),
         "min_outlets": Interval(1, 100),
-        **{k: v for k, v in DESIGNS["windowed-agglomerative"].parameter_constraints.items()},
+        **dict(DESIGNS["windowed-agglomerative"].parameter_constraints.items()),
     }
 
     def __init__(
         self,
         design: str = "windowed-agglomerative",
         window_days: int = 7,
-        distance_threshold: float = 0.8,
+        distance_threshold: float = 0.85,
         max_units: int = 60,
         min_units: int = 3,
         linkage: str = "average",
@@ -118,7 +126,9 @@ class ThemeStage:
         """The themes of ``scope`` (deterministic: same scope and seed, same frames)."""
         units = unit_table(scope)
         groups = self.groups(scope, units, units["hours"].to_numpy())
-        note = null_note(scope.span_hours, self.guard_hours, 0 if scope.span_hours < 2 * self.guard_hours else 1)
+        note = null_note(
+            scope.span_hours, self.guard_hours, 0 if scope.span_hours < 2 * self.guard_hours else 1
+        )
         summary: dict[str, Any] = {"null": self.null}
         if note:
             q = p = np.full(len(groups), np.nan)
@@ -196,9 +206,13 @@ class ThemeStage:
                 continue
             few = min(len(set(outlets[rows][is_cn[rows]])), len(set(outlets[rows][~is_cn[rows]])))
             if few < self.min_outlets:
-                out.append(Group(rows, 0, control, f"not tested: fewer than {self.min_outlets} outlets in a bloc"))
+                out.append(
+                    Group(rows, 0, control, f"not tested: fewer than {self.min_outlets} outlets in a bloc")
+                )
                 continue
-            score = outlet_pairs_within(hours[rows], outlets[rows], is_cn[rows], self.lag_hours, scope.span_hours)
+            score = outlet_pairs_within(
+                hours[rows], outlets[rows], is_cn[rows], self.lag_hours, scope.span_hours
+            )
             out.append(Group(rows, score, control, ""))
         return out
 
@@ -221,7 +235,11 @@ def control_table(scope: ThemeScope) -> tuple[np.ndarray, np.ndarray]:
 
 
 def control_coverage(
-    scope: ThemeScope, controls: tuple[np.ndarray, np.ndarray], rows: np.ndarray, hours: np.ndarray, lag: float
+    scope: ThemeScope,
+    controls: tuple[np.ndarray, np.ndarray],
+    rows: np.ndarray,
+    hours: np.ndarray,
+    lag: float,
 ) -> int:
     """Control articles within the group's time span ± ``lag`` that are at least as close to its
     centroid as its median unit: a news event the world covered, not a bloc's narrative."""
@@ -233,4 +251,3 @@ def control_coverage(
     centroid /= np.linalg.norm(centroid) or 1.0
     cut = float(np.median(scope.unit_vectors[rows] @ centroid))
     return int(np.count_nonzero(vectors[near] @ centroid >= cut))
-

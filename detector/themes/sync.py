@@ -56,14 +56,34 @@ def burst_days(cn: np.ndarray, ru: np.ndarray, lag_days: int) -> list[int]:
     return [int(d) for d in np.flatnonzero((above_cn & near_ru) | (above_ru & near_cn))]
 
 
+def pair_leader(hours: np.ndarray, outlets: np.ndarray, is_cn: np.ndarray) -> tuple[str, float]:
+    """Who leads, by outlets: each outlet at its first member, over every (cn outlet, ru outlet)
+    pair, the bloc that published first in more pairs (ties: the bloc of the first member), and
+    the median of the follower's first minus the leader's first over the pairs (hours).
+
+    By pairs rather than by the first member alone, one stray early member (a passage of an
+    unrelated long story that discovery let in) cannot decide: it is one outlet's vote."""
+    firsts: dict[tuple[bool, str], float] = {}
+    for hour, outlet, cn in zip(hours, outlets, is_cn, strict=True):
+        firsts[(bool(cn), str(outlet))] = min(hour, firsts.get((bool(cn), str(outlet)), np.inf))
+    cn_first = np.array([h for (cn, _), h in sorted(firsts.items()) if cn])
+    ru_first = np.array([h for (cn, _), h in sorted(firsts.items()) if not cn])
+    if not len(cn_first) or not len(ru_first):
+        return "cn", float("nan")
+    gaps = (ru_first[None, :] - cn_first[:, None]).ravel()  # > 0: cn first in that pair
+    votes = int(np.sign(gaps).sum())
+    leader = "cn" if votes > 0 else "ru" if votes < 0 else ("ru" if ru_first.min() < cn_first.min() else "cn")
+    return leader, float(np.median(gaps if leader == "cn" else -gaps))
+
+
 def theme_timing(
-    hours: np.ndarray, is_cn: np.ndarray, first_day: int, n_days: int, lag_hours: float
+    hours: np.ndarray, outlets: np.ndarray, is_cn: np.ndarray, first_day: int, n_days: int, lag_hours: float
 ) -> ThemeTiming:
-    """The statistics of one theme whose members were published at ``hours`` (``is_cn``: the cn
-    members, the others ru) over the period's ``n_days`` days from ``first_day``."""
+    """The statistics of one theme whose members were published at ``hours`` by ``outlets``
+    (``is_cn``: the cn members, the others ru) over the period's ``n_days`` days from ``first_day``."""
     first_cn = float(hours[is_cn].min()) if is_cn.any() else float("nan")
     first_ru = float(hours[~is_cn].min()) if (~is_cn).any() else float("nan")
-    leader = "ru" if first_ru < first_cn else "cn"  # a tie, or a single-bloc theme: cn
+    leader, lag = pair_leader(hours, outlets, is_cn)
     cn = daily_counts(hours[is_cn], first_day, n_days).astype(float)
     ru = daily_counts(hours[~is_cn], first_day, n_days).astype(float)
     lag_days = max(1, int(np.ceil(lag_hours / HOURS_PER_DAY)))
@@ -72,7 +92,7 @@ def theme_timing(
         first_cn,
         first_ru,
         leader,
-        abs(first_ru - first_cn),
+        lag,
         xlag,
         peak,
         [first_day + d for d in burst_days(cn, ru, lag_days)],
