@@ -148,6 +148,17 @@ def test_hostile_text_in_themes_is_inert(written: tuple[Path, ThemeReport]) -> N
     assert csp_meta([SCRIPT], [STYLE, THEME_STYLE]) in page  # the section's style is allowed by hash
 
 
+def test_beyond_the_first_themes_only_those_a_flag_names_get_a_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    report = theme_report()
+    first, second = report.themes["theme_id"]
+    monkeypatch.setattr("detector.report.theme_html.MAX_THEMES", 1)
+    page = themes_section(report)
+    assert f'<section id="{first}">' in page
+    assert f'<section id="{second}">' not in page
+    assert "1 more themes: see themes.csv." in page
+    assert f'<section id="{second}">' in themes_section(report, named=[second, ""])
+
+
 def test_the_section_renders_the_same_bytes_again(written: tuple[Path, ThemeReport]) -> None:
     _, report = written
     assert themes_section(report) == themes_section(theme_report())

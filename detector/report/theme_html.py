@@ -10,13 +10,15 @@ Per theme: its labels per language, outlets per bloc, q-value and the note on wh
 could support, first appearance per bloc, leader and lag, a timeline of daily volumes (cn above
 the axis, ru below, controls grey beside cn, days when both blocs burst shaded) and its members
 with their feed ids. The table lists every theme; the sections after it cover the first
-:data:`MAX_THEMES` in the table's order (flagged themes first: the frame is sorted by q-value).
+:data:`MAX_THEMES` in the table's order (flagged themes first: the frame is sorted by q-value),
+and the themes a flagged narrative's ``theme_id`` names wherever they stand, so its link lands.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,8 +51,9 @@ class ThemeReport:
     daily: pd.DataFrame | None = None
 
 
-def themes_section(report: ThemeReport) -> str:
-    """The section's HTML: a table of every theme, then one block per theme (module doc)."""
+def themes_section(report: ThemeReport, named: Collection[str] = ()) -> str:
+    """The section's HTML: a table of every theme, then one block per theme shown (module doc;
+    ``named``: theme ids the flags name, shown in any case)."""
     themes = report.themes
     if themes.empty:
         return f"{HEAD}<p>No theme was found in this run.</p></section>"
@@ -70,12 +73,13 @@ def themes_section(report: ThemeReport) -> str:
         _summary(themes),
     ]
     daily = report.daily if report.daily is not None else daily_volumes(report.members)
-    for _, theme in themes.head(MAX_THEMES).iterrows():
+    shown = themes[(np.arange(len(themes)) < MAX_THEMES) | themes["theme_id"].isin(set(named))]
+    for _, theme in shown.iterrows():
         tid = str(theme["theme_id"])
         group = report.members[report.members["theme_id"].astype(str) == tid]
         parts.append(_theme(theme, group, daily[daily["theme_id"].astype(str) == tid]))
-    if len(themes) > MAX_THEMES:
-        parts.append(f'<p class="muted">{len(themes) - MAX_THEMES} more themes: see themes.csv.</p>')
+    if len(themes) > len(shown):
+        parts.append(f'<p class="muted">{len(themes) - len(shown)} more themes: see themes.csv.</p>')
     parts.append("</section>")
     return "".join(parts)
 

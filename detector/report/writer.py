@@ -96,7 +96,8 @@ def write_reports(
     if outlets is not None:
         paths["outlets_graph"] = out_dir / "outlets.graphml"
         write_graphml(outlets, paths["outlets_graph"])
-    sections = [(THEME_STYLE, themes_section(themes))] if themes is not None else []
+    named = flags["theme_id"].dropna().astype(str).tolist() if "theme_id" in flags else []
+    sections = [(THEME_STYLE, themes_section(themes, named))] if themes is not None else []
     paths["report"] = write_html_report(out_dir, flags, members, pairs, manifest, sections)
     manifest = {
         **manifest,
