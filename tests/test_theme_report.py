@@ -130,6 +130,7 @@ def test_the_section_shows_each_themes_facts_and_members(written: tuple[Path, Th
     assert "биолаборатория; пентагон" in page
     assert "period 7 days: no timing null has power" in page
     assert "— (see note)" in page  # an empty q-value is said so, not shown as 0 or nan
+    assert f"<h3>Theme {report.themes['theme_id'].iloc[0]} (flagged)</h3>" in page
     assert "2 themes over the period 2024-11-06T00:00:00Z – 2024-12-04T00:00:00Z, 1 flagged" in page
     for article in report.members["id"]:
         assert f"<code>{article}</code>" in page

@@ -133,7 +133,8 @@ def _theme(theme: pd.Series, members: pd.DataFrame, daily: pd.DataFrame) -> str:
         ("most central ru article", _central(theme, "ru")),
     ]  # fmt: skip
     rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts if _cell("", v))
-    parts = [f'<section id="{tid}"><h3>Theme {tid}</h3><table class="theme-facts">{rows}</table>']
+    state = "flagged" if bool(theme.get("flagged")) else "not flagged"
+    parts = [f'<section id="{tid}"><h3>Theme {tid} ({state})</h3><table class="theme-facts">{rows}</table>']
     if not daily.empty:
         period = (_cell("", theme.get("period_start")), _cell("", theme.get("period_end")))
         png = theme_timeline_png(daily, _cell("", theme.get("burst_days")), period if all(period) else None)
