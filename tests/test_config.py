@@ -19,8 +19,8 @@ from detector.pipeline.ray_engine import RayEngine
 from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader
-from detector.themes.stage import ThemeStage
 from detector.sources.registry import OutletRegistry
+from detector.themes.stage import ThemeStage
 from detector.watch import NarrativeTracker
 from tests.conftest import DEFAULT_CONFIG, ROOT
 
