@@ -164,6 +164,7 @@ class Config:
         Cluster rows in the store are keyed by it, so two configs never overwrite each other.
         """
         data = self.to_dict()
+        data.pop("themes")  # themes change no cluster or flag: a run's id stays what it was without them
         for section, keys in _NOT_IN_METHOD.items():
             for key in keys:
                 data[section].pop(key, None)
@@ -211,7 +212,6 @@ _NOT_IN_METHOD = {
     "limits": ("max_memory_gb",),
     "engine": tuple(f.name for f in dataclasses.fields(EngineConfig)),
     "watch": tuple(f.name for f in dataclasses.fields(WatchConfig)),  # reports only, not clusters
-    "themes": tuple(f.name for f in dataclasses.fields(ThemesConfig)),  # nor are themes
 }
 
 

@@ -20,6 +20,7 @@ from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader
 from detector.sources.registry import OutletRegistry
+from detector.themes.stage import ThemeStage
 from detector.watch import NarrativeTracker
 from tests.conftest import DEFAULT_CONFIG, ROOT
 
@@ -43,6 +44,7 @@ SECTIONS = [
     ("limits", MemoryGuard, set(), set()),
     ("engine", RayEngine, set(), {"kind"}),
     ("watch", NarrativeTracker, {"permutations", "null_span_hours", "random_state"}, {"watchlist"}),
+    ("themes", ThemeStage, {"random_state"}, {"enabled"}),
 ]
 
 

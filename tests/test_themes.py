@@ -30,6 +30,7 @@ from detector.themes.sync import (
     cross_correlation,
     daily_counts,
     outlet_pairs_within,
+    pair_leader,
     theme_timing,
 )
 from tests.conftest import ROOT
@@ -98,12 +99,23 @@ def test_burst_days_need_both_blocs_above_their_baseline_within_the_lag() -> Non
 
 def test_theme_timing_leader_lag_and_bursts() -> None:
     hours = np.array([10.0, 30.0, 5.0, 50.0]) + 24 * 1000
+    outlets = np.array(["CGTN", "Xinhua", "RT", "TASS"])
     is_cn = np.array([True, True, False, False])
-    timing = theme_timing(hours, is_cn, 1000, 7, 72)
-    assert timing.leader == "ru"
-    assert timing.lag_hours == pytest.approx(5.0)
+    timing = theme_timing(hours, outlets, is_cn, 1000, 7, 72)
     assert timing.first_ru == pytest.approx(24 * 1000 + 5)
+    # Pairs: RT leads CGTN and Xinhua, TASS follows both: a tie, broken by the first member (RT).
+    assert timing.leader == "ru"
     assert all(1000 <= d < 1007 for d in timing.burst_days)
+
+
+def test_the_leader_is_voted_by_outlet_pairs_not_decided_by_one_stray_member() -> None:
+    # One early cn item (an unrelated passage let in), then ru leads every other cn outlet.
+    hours = np.array([0.0, 30.0, 31.0, 32.0, 20.0, 21.0, 22.0])
+    outlets = np.array(["CCTV", "CGTN", "Xinhua", "Global Times", "RT", "TASS", "Sputnik"])
+    is_cn = np.array([True, True, True, True, False, False, False])
+    leader, lag = pair_leader(hours, outlets, is_cn)
+    assert leader == "ru"  # 9 pairs ru first, 3 cn first
+    assert lag == pytest.approx(9.5)  # median of the 12 follower-minus-leader gaps
 
 
 def test_outlet_pairs_count_outlets_not_articles() -> None:

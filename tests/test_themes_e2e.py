@@ -14,7 +14,8 @@ import pytest
 
 from detector.config import Config
 from detector.pipeline.daily import passage_stage, read_feeds
-from detector.pipeline.themes import ThemeRun, themes_between
+from detector.pipeline.themes import ThemeRun
+from detector.pipeline.themes_command import themes_between
 from detector.store.store import Store
 from tests.conftest import ROOT
 

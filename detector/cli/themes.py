@@ -40,7 +40,7 @@ def themes_command(store_path: str, since: str, until: str, out_dir: str, config
     from detector.config import load_config
     from detector.errors import NotFoundError
     from detector.pipeline.preflight import check_writable
-    from detector.pipeline.themes import themes_between
+    from detector.pipeline.themes_command import themes_between
 
     if not Path(store_path).exists():
         raise NotFoundError(

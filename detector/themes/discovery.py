@@ -4,14 +4,17 @@ A discovery design is any object with ``fit(vectors, hours, languages) -> self``
 ``labels_`` (one int per unit, ``-1`` = in no theme), as BERTopic's clustering models do, so the
 theme stage takes it as a component and a new design is one new class (:data:`DESIGNS`).
 
-:class:`WindowedAgglomerative` (the default) is what FINDINGS.md measured to work at topic scale:
-average-linkage agglomerative clustering of the USE vectors inside weekly windows, with no
-dimension reduction (HDBSCAN on the raw vectors grouped 0 of 8 campaigns; within one campaign the
-cosine is only 0.2-0.5, so claim-level clusters are out of reach and topic-scale groups are what
-can be found). Windows overlap by half, and each group is kept by the window whose central half
-holds its median time, so a narrative that straddles a window edge is found whole in the next
-window instead of cut in two. A group larger than ``max_units`` is not a theme but a sweep of
-several: it is replaced by the largest subtrees of its dendrogram that fit.
+:class:`WindowedAgglomerative` (the default) is what FINDINGS.md and the theme measurements
+(/work/helpers/themes_measurements.md, helper ``themes-lab``) found to work at topic scale:
+agglomerative clustering of the USE vectors inside windows, controls left out, with no dimension
+reduction (HDBSCAN on the raw vectors grouped 0 of 8 campaigns; within one campaign the cosine is
+only 0.2-0.5, so claim-level clusters are out of reach and topic-scale groups are what can be
+found). The default is Ward linkage cut by size alone: the largest dendrogram nodes of at most
+``max_units`` (60, the size beyond which a group is a sweep); 14-day windows (measured best of
+7, 14, 28 and the whole period; average linkage made sweeps of up to 1,087 articles, per-language
+centring lost campaigns). Windows overlap by half and each group is kept by the window whose
+central half holds its median time, so a narrative that straddles a window edge is found whole
+in the next window instead of cut in two; a unit two kept groups hold stays in the first.
 """
 
 from __future__ import annotations
@@ -69,8 +72,12 @@ class WindowedAgglomerative:
     ----------
     window_days : length of a window; windows start every ``window_days / 2`` on a fixed grid
         from the Unix epoch (a daily run sees the windows a batch run sees).
-    distance_threshold : largest average cosine distance inside a group.
+    distance_threshold : largest merge height inside a group (cosine distance for average and
+        complete linkage, Ward's height on unit vectors for ward).
     max_units : largest group; a larger one is split along its dendrogram.
+    linkage : ``"ward"``, ``"average"`` or ``"complete"``.
+    (No defaults here: :class:`detector.themes.stage.ThemeStage`, the ``[themes]`` section,
+    holds them, so each is written once.)
     min_units : smallest group kept.
     centre : remove each language's mean vector first (per window).
     """
@@ -86,12 +93,12 @@ class WindowedAgglomerative:
 
     def __init__(
         self,
-        window_days: int = 7,
-        distance_threshold: float = 0.6,
-        max_units: int = 60,
-        min_units: int = 3,
-        centre: bool = False,
-        linkage: str = "average",
+        window_days: int,
+        distance_threshold: float,
+        max_units: int,
+        min_units: int,
+        centre: bool,
+        linkage: str,
     ) -> None:
         self.window_days = window_days
         self.distance_threshold = distance_threshold
@@ -112,7 +119,7 @@ class WindowedAgglomerative:
 
     def fit(self, vectors: np.ndarray, hours: np.ndarray, languages: np.ndarray) -> Self:
         labels = np.full(len(vectors), -1, dtype=np.int64)
-        medians: list[float] = []  # per label: the group's median time
+        n_kept = 0
         for start, end in self.windows(hours):
             rows = np.flatnonzero((hours >= start) & (hours < end))
             quarter = (end - start) / 4
@@ -121,15 +128,11 @@ class WindowedAgglomerative:
                 median = float(np.median(hours[members]))
                 if not start + quarter <= median < end - quarter:
                     continue  # the window centred on it keeps it
-                label = len(medians)
-                medians.append(median)
-                # A unit two kept groups hold goes to the one whose median is nearer its time.
-                current = labels[members]
-                taken = current >= 0
-                nearer = np.abs(hours[members] - median) < np.abs(
-                    hours[members] - np.asarray(medians)[current.clip(0)]
-                )
-                labels[members[~taken | nearer]] = label
+                # A unit two kept groups hold stays in the earlier window's: a later group never
+                # takes members from one already kept (which would cut both).
+                free = members[labels[members] < 0]
+                labels[free] = n_kept
+                n_kept += 1
         self.labels_ = renumber(labels, self.min_units)
         return self
 
