@@ -51,9 +51,17 @@ def burst_days(cn: np.ndarray, ru: np.ndarray, lag_days: int) -> list[int]:
     """Day offsets on which one bloc is above its own baseline (its mean daily volume over the
     period) and the other bloc is too, on some day within ``lag_days``."""
     above_cn, above_ru = cn > cn.mean(), ru > ru.mean()
-    near_cn = np.convolve(above_cn, np.ones(2 * lag_days + 1), mode="same") > 0
-    near_ru = np.convolve(above_ru, np.ones(2 * lag_days + 1), mode="same") > 0
+    near_cn, near_ru = within_days(above_cn, lag_days), within_days(above_ru, lag_days)
     return [int(d) for d in np.flatnonzero((above_cn & near_ru) | (above_ru & near_cn))]
+
+
+def within_days(above: np.ndarray, lag_days: int) -> np.ndarray:
+    """Per day, whether ``above`` holds on some day within ``lag_days`` of it. Padded, so a period
+    shorter than the window keeps its length (``np.convolve(..., "same")`` would return the
+    window's)."""
+    padded = np.concatenate([np.zeros(lag_days), above.astype(float), np.zeros(lag_days)])
+    near: np.ndarray = np.convolve(padded, np.ones(2 * lag_days + 1), mode="valid") > 0
+    return near
 
 
 def pair_leader(hours: np.ndarray, outlets: np.ndarray, is_cn: np.ndarray) -> tuple[str, float]:
