@@ -81,7 +81,13 @@ def test_show_prints_members_and_timeline(run: tuple[Path, RunSummary]) -> None:
 def test_report_links_out_only_to_articles(run: tuple[Path, RunSummary]) -> None:
     out, _ = run
     page = (out / "report.html").read_text(encoding="utf-8")
-    urls = set(pd.read_csv(out / "members.csv", dtype=str, encoding="utf-8-sig")["url"].dropna())
+    articles = [
+        out / "members.csv",
+        *([out / "theme_members.csv"] if (out / "theme_members.csv").is_file() else []),
+    ]
+    urls = {
+        u for path in articles for u in pd.read_csv(path, dtype=str, encoding="utf-8-sig")["url"].dropna()
+    }
     external = [
         (tag, value) for tag, _, value in links_of(page) if re.match(r"(?i)[a-z][a-z0-9+.-]*:", value)
     ]
