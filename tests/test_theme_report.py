@@ -206,11 +206,12 @@ def test_flags_name_the_theme_holding_most_of_their_members() -> None:
     t1 = report.members[report.members["theme_id"] == "T20241126-aaaaaaaa"]["id"].tolist()
     t2 = report.members[report.members["theme_id"] == "T20241127-bbbbbbbb"]["id"].tolist()
     other = FEED["id"].iloc[-3:].tolist()
-    members = pd.DataFrame({"narrative_id": ["N1"] * 3 + ["N2"] * 3 + ["N3"] * 2,
-                            "id": [*t1[:2], t2[0], *t2[1:3], t1[0], *other[:2]]})  # fmt: skip
-    flags = pd.DataFrame({"narrative_id": ["N1", "N2", "N3"], "rank": [1, 2, 3]})
+    ids = [*t1[:2], t2[0], *t2[1:3], t1[0], *other[:2], t1[0], *other[:2]]
+    members = pd.DataFrame({"narrative_id": ["N1"] * 3 + ["N2"] * 3 + ["N3"] * 2 + ["N4"] * 3, "id": ids})
+    flags = pd.DataFrame({"narrative_id": ["N1", "N2", "N3", "N4"], "rank": [1, 2, 3, 4]})
     found = with_theme_ids(Findings(flags, members, pd.DataFrame(), pd.DataFrame()), report.members)
-    assert found.flags["theme_id"].tolist() == ["T20241126-aaaaaaaa", "T20241127-bbbbbbbb", ""]
+    # N3: no theme holds any member; N4: a theme holds 1 of its 3, so the moment is not inside it.
+    assert found.flags["theme_id"].tolist() == ["T20241126-aaaaaaaa", "T20241127-bbbbbbbb", "", ""]
     assert found.flags.columns.tolist() == ["narrative_id", "rank", "theme_id"]
     assert "theme_id" not in flags  # the input is not changed
 

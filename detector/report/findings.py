@@ -85,8 +85,9 @@ def assemble_findings(
 
 def with_theme_ids(findings: Findings, theme_members: pd.DataFrame) -> Findings:
     """``findings`` whose flags carry ``theme_id``: per flagged narrative, the theme of the run
-    holding most of its member articles (``theme_members``: ``theme_id, id`` rows); ties go to the
-    smaller theme, then the smaller id; empty when no theme holds any of them."""
+    holding most of its member articles (``theme_members``: ``theme_id, id`` rows), at least half
+    of them: the moment is then inside the theme; ties go to the smaller theme, then the smaller
+    id; empty when no theme holds half of them."""
     flags = findings.flags.copy()
     if flags.empty:
         return findings
@@ -98,6 +99,8 @@ def with_theme_ids(findings: Findings, theme_members: pd.DataFrame) -> Findings:
     )
     counts = held.groupby(["narrative_id", "theme_id"]).size().rename("shared").reset_index()
     counts["size"] = counts["theme_id"].map(sizes)
+    own = findings.members.groupby("narrative_id")["id"].nunique()
+    counts = counts[2 * counts["shared"] >= counts["narrative_id"].map(own)]
     best = counts.sort_values(
         ["narrative_id", "shared", "size", "theme_id"], ascending=[True, False, True, True]
     )
