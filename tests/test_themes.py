@@ -29,8 +29,8 @@ from detector.themes.sync import (
     burst_days,
     cross_correlation,
     daily_counts,
-    outlet_pairs_within,
     pair_leader,
+    shared_burst,
     theme_timing,
 )
 from tests.conftest import ROOT
@@ -118,15 +118,16 @@ def test_the_leader_is_voted_by_outlet_pairs_not_decided_by_one_stray_member() -
     assert lag == pytest.approx(9.5)  # median of the 12 follower-minus-leader gaps
 
 
-def test_outlet_pairs_count_outlets_not_articles() -> None:
-    hours = np.array([0.0, 1.0, 2.0, 10.0, 500.0])
-    outlets = np.array(["CGTN", "CGTN", "Xinhua", "RT", "TASS"])
-    is_cn = np.array([True, True, True, False, False])
-    assert outlet_pairs_within(hours, outlets, is_cn, 72, 1000) == 2  # CGTN-RT, Xinhua-RT
-    assert (
-        outlet_pairs_within(hours, outlets, is_cn, 72, 560) == 4
-    )  # on a 560 h circle, 500 h is 60 h before 0
-    assert outlet_pairs_within(hours[:3], outlets[:3], is_cn[:3], 72, 1000) == 0
+def test_shared_burst_counts_the_weaker_blocs_outlets_within_the_lag() -> None:
+    hours = np.array([[0.0, 1.0, 2.0, 10.0, 50.0, 500.0]])
+    outlets = np.array(["CGTN", "CGTN", "Xinhua", "RT", "TASS", "Sputnik"])
+    is_cn = np.array([True, True, True, False, False, False])
+    # Window from 0 h: CGTN, Xinhua | RT, TASS -> 2, plus the share of outlets in it (4 of 5).
+    assert shared_burst(hours, outlets, is_cn, 72, 1000)[0] == pytest.approx(2 + 0.999 * 4 / 5)
+    # On a 520 h circle Sputnik (500 h) is 20 h before 0 h: three ru outlets but still two cn.
+    assert shared_burst(hours, outlets, is_cn, 72, 520)[0] == pytest.approx(2 + 0.999)
+    one_bloc = shared_burst(hours[:, :3], outlets[:3], is_cn[:3], 72, 1000)[0]
+    assert one_bloc < 1
 
 
 # ---- nulls ----------------------------------------------------------------------------------
@@ -171,8 +172,8 @@ def test_decoy_offsets_stay_clear_of_the_guard_and_vanish_on_short_periods() -> 
     assert offsets.min() >= 240
     assert offsets.max() <= 24 * 60 - 240
     assert decoy_offsets(24 * 7, 240, 8, np.random.default_rng(0)).size == 0
-    assert "no timing null has power" in null_note(24 * 7, 240, 0)
-    assert null_note(24 * 60, 240, 8) == ""
+    assert "no timing null has power" in null_note(24 * 7, 21)
+    assert null_note(24 * 60, 21) == ""
 
 
 def test_shift_hours_wraps_only_the_shifted_rows() -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from detector.cli.options import config_option, domain_errors, out_option
+from detector.cli.options import config_option, domain_errors, out_option, store_option
+from detector.cli.review import run_store
 
 
 def parse_day(value: str, option: str) -> datetime:
@@ -25,15 +26,13 @@ def parse_day(value: str, option: str) -> datetime:
 
 
 @click.command("themes")
-@click.option(
-    "--store", "store_path", required=True, type=click.Path(dir_okay=False), help="DuckDB store file."
-)
+@store_option
 @click.option("--since", required=True, help="First day of the period (YYYY-MM-DD, UTC, inclusive).")
 @click.option("--until", required=True, help="Day after the period (YYYY-MM-DD, UTC, exclusive).")
 @out_option("Folder for themes.csv, theme_members.csv, theme_daily.csv and manifest.json.", required=True)
 @config_option
 @domain_errors
-def themes_command(store_path: str, since: str, until: str, out_dir: str, config_path: str) -> None:
+def themes_command(store_path: str | None, since: str, until: str, out_dir: str, config_path: str) -> None:
     """Find the themes both blocs carry in the store's articles of [--since, --until): their
     keywords per language, members, timing per bloc and q-values. The store's runs are not
     changed; theme ids continue those of its latest run with themes."""
@@ -42,18 +41,14 @@ def themes_command(store_path: str, since: str, until: str, out_dir: str, config
     from detector.pipeline.preflight import check_writable
     from detector.pipeline.themes_command import themes_between
 
-    if not Path(store_path).exists():
+    store = run_store(config_path, store_path)
+    if not store.exists():
         raise NotFoundError(
-            f"store {store_path} does not exist. Fix: pass the store `detector run` wrote (--store)."
+            f"store {store} does not exist. Fix: pass the store `detector run` wrote (--store)."
         )
     check_writable(Path(out_dir), "--out")
-    found = themes_between(
-        load_config(config_path),
-        Path(store_path),
-        parse_day(since, "--since"),
-        parse_day(until, "--until"),
-        Path(out_dir),
-    )
+    window = parse_day(since, "--since"), parse_day(until, "--until")
+    found = themes_between(load_config(config_path), store, *window, Path(out_dir))
     summary = found.summary
     note = f" ({summary['null_note']})" if summary.get("null_note") else ""
     click.echo(f"{summary['themes']} themes, {summary['flagged']} flagged{note} -> {out_dir}")

@@ -71,7 +71,8 @@ class WindowedAgglomerative:
     Parameters
     ----------
     window_days : length of a window; windows start every ``window_days / 2`` on a fixed grid
-        from the Unix epoch (a daily run sees the windows a batch run sees).
+        from the Unix epoch (a daily run sees the windows a batch run sees); 0 = one window, the
+        whole period the stage reads.
     distance_threshold : largest merge height inside a group (cosine distance for average and
         complete linkage, Ward's height on unit vectors for ward).
     max_units : largest group; a larger one is split along its dendrogram.
@@ -84,7 +85,7 @@ class WindowedAgglomerative:
 
     parameter_section: ClassVar[str] = "themes"
     parameter_constraints: ClassVar[dict[str, Constraint]] = {
-        "window_days": Interval(1, 60),
+        "window_days": Interval(0, 60),
         "distance_threshold": Interval(0.0, 100.0),
         "max_units": Interval(2, 100_000),
         "min_units": Interval(2, 1000),
@@ -109,9 +110,12 @@ class WindowedAgglomerative:
         validate_params(self)
 
     def windows(self, hours: np.ndarray) -> list[tuple[float, float]]:
-        """``(start, end)`` in hours since the epoch of every grid window holding a unit."""
+        """``(start, end)`` in hours since the epoch of every grid window holding a unit; with
+        ``window_days = 0``, one window over every unit (the whole period)."""
         if len(hours) == 0:
             return []
+        if self.window_days == 0:
+            return [(float(hours.min()), float(hours.max()) + 1.0)]
         length = self.window_days * HOURS_PER_DAY
         step = length / 2
         first = np.floor((hours.min() - length) / step + 1) * step
@@ -122,7 +126,7 @@ class WindowedAgglomerative:
         n_kept = 0
         for start, end in self.windows(hours):
             rows = np.flatnonzero((hours >= start) & (hours < end))
-            quarter = (end - start) / 4
+            quarter = (end - start) / 4 if self.window_days else -np.inf  # one window keeps all
             for group in self._groups(vectors[rows], languages[rows]):
                 members = rows[group]
                 median = float(np.median(hours[members]))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from detector.scoring.fdr import estimate_null
+from detector.themes.sync import shared_burst
 
 HOURS_PER_DAY = 24
 NULLS = ("outlet-shift", "rediscover")
@@ -62,16 +63,15 @@ def q_and_p(scores: np.ndarray, decoy_scores: np.ndarray, draws: int) -> tuple[n
     return np.where(zero, 1.0, estimate.q_values), np.where(zero, 1.0, p)
 
 
-def null_note(span_hours: float, guard_hours: float, n_offsets: int) -> str:
-    """Why a theme's q is empty or rough; ``""`` when the null had its full draws."""
-    if n_offsets == 0:
-        days = span_hours / HOURS_PER_DAY
-        need = 2 * guard_hours / HOURS_PER_DAY
-        return (
-            f"period {days:.0f} days: no timing null has power (it needs more than {need:.0f} days: "
-            "twice the discovery window plus the lag)"
-        )
-    return ""
+def null_note(span_hours: float, min_days: int) -> str:
+    """Why the period's themes have no q-value; ``""`` when the null has power."""
+    days = span_hours / HOURS_PER_DAY
+    if days >= min_days:
+        return ""
+    return (
+        f"period {days:.0f} days: no timing null has power (outlet shifts over fewer than "
+        f"{min_days} days cannot make a shared burst rare)"
+    )
 
 
 def outlet_shift_p(
@@ -83,30 +83,15 @@ def outlet_shift_p(
     draws: int,
     rng: np.random.Generator,
 ) -> float:
-    """p-value of a theme's score (distinct cn-ru outlet pairs within ``lag_hours``, see
-    :func:`detector.themes.sync.outlet_pairs_within`) when each outlet's members are shifted
-    together by an independent uniform offset on the period's circle: every outlet keeps its
-    own rate and burst shape, only the outlets' alignment is random (+1 so it is never 0)."""
-    names, outlet_of = np.unique(outlets, return_inverse=True)
-    cn, ru = np.flatnonzero(is_cn), np.flatnonzero(~is_cn)
-    pair_of = outlet_of[cn][:, None] * len(names) + outlet_of[ru][None, :]
-    gap = (hours[cn][:, None] - hours[ru][None, :]).ravel()
-    pairs, pair_index = np.unique(pair_of.ravel(), return_inverse=True)
-
-    def score(delta: np.ndarray) -> np.ndarray:  # delta: (draws, member pairs) extra gap
-        d = np.abs(gap[None, :] + delta) % span_hours
-        close = np.minimum(d, span_hours - d) <= lag_hours
-        per_pair = np.zeros((len(delta), len(pairs)), dtype=bool)
-        rows = np.repeat(np.arange(len(delta)), close.shape[1])
-        per_pair[rows[close.ravel()], np.tile(pair_index, len(delta))[close.ravel()]] = True
-        counts: np.ndarray = per_pair.sum(axis=1)
-        return counts
-
-    observed = score(np.zeros((1, len(gap))))[0]
-    shifts = rng.uniform(0, span_hours, size=(draws, len(names)))
-    delta = (shifts[:, outlet_of[cn]][:, :, None] - shifts[:, outlet_of[ru]][:, None, :]).reshape(draws, -1)
-    null = score(delta)
-    return float((1 + np.count_nonzero(null >= observed)) / (1 + draws))
+    """p-value of a theme's shared burst (:func:`detector.themes.sync.shared_burst`) when each
+    outlet's members are shifted together by an independent uniform offset on the circle of the
+    period the theme was discovered in: every outlet keeps its own rate and burst shape, only the
+    outlets' alignment is random (+1 so it is never 0: Phipson & Smyth 2010)."""
+    _, outlet_of = np.unique(outlets, return_inverse=True)
+    observed = shared_burst(hours[None, :], outlets, is_cn, lag_hours, span_hours)[0]
+    shifts = rng.uniform(0, span_hours, size=(draws, int(outlet_of.max()) + 1))
+    null = shared_burst(hours[None, :] + shifts[:, outlet_of], outlets, is_cn, lag_hours, span_hours)
+    return float((1 + np.count_nonzero(null >= observed - 1e-9)) / (1 + draws))
 
 
 def bh_q_values(p: np.ndarray) -> np.ndarray:

@@ -45,6 +45,6 @@ class Group:
     """One discovered cross-bloc group: its unit rows and what the null ranks it by."""
 
     units: np.ndarray
-    score: int
+    score: float
     control: int
     note: str  # why the null did not test it ("" when it did)
