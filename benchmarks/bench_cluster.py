@@ -28,6 +28,7 @@ from sklearn.metrics import adjusted_rand_score
 from detector.config import load_config
 from detector.embed.embedding import EmbeddingStage
 from detector.narratives.cluster import WindowClusterer
+from detector.narratives.density import Hdbscan
 from detector.pipeline.daily import read_feeds
 from detector.store.store import Store
 
@@ -62,8 +63,8 @@ def _measure(method: str, size: int, queue: multiprocessing.Queue) -> None:  # t
     x, blocs, times = window(size)
     clusterer = {
         "sync-graph": WindowClusterer(),
-        "hdbscan-pca50": WindowClusterer(method="hdbscan", pca_dims=50),
-        "hdbscan-raw": WindowClusterer(method="hdbscan", pca_dims=0),
+        "hdbscan-pca50": WindowClusterer(Hdbscan(pca_dims=50)),
+        "hdbscan-raw": WindowClusterer(Hdbscan(pca_dims=0)),
     }[method]
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()

@@ -16,6 +16,12 @@ ratios of runs made back to back are the figures to trust):
     python benchmarks/bench_e2e.py                                   # sample + campaigns_2022
     python benchmarks/bench_e2e.py --feed data/sample/feed_2024.csv --repeats 3 \
         --config configs/default.toml --config old.toml
+    python benchmarks/bench_e2e.py --vs-d3lta --feed ../shared/data/events/campaigns_2022_feed.csv
+
+``--vs-d3lta`` instead runs the real D3lta (``benchmarks/d3lta_run.py`` in D3lta's own
+environment, ``--d3lta-python``) and a cold ``detector run`` back to back on the same feed, the
+same model and the same ``[embed] max_chars`` truncation, alternating which goes first per repeat,
+and prints each side's stage seconds and the ratio of wall times (ours / D3lta).
 
 Prints a table and writes benchmarks/results/e2e_<date>.json with the machine and the load
 average before and after every run.
@@ -48,13 +54,15 @@ from detector.config import Config, load_config
 from detector.embed.embedding import EmbeddingStage
 from detector.evaluate.data import events_from_truth
 from detector.evaluate.metrics import Narrative, score_events
-from detector.pipeline.daily import passage_stage, read_feeds
+from detector.pipeline.daily import read_feeds
+from detector.pipeline.stages import Stages
 from detector.store.store import Store
 from detector.times import epoch_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample" / "feed_2024.csv"
-CAMPAIGNS_2022 = ROOT.parent / "shared" / "data" / "events" / "campaigns_2022_feed.csv"
+CAMPAIGNS_2022 = Path("/work/shared/data/events/campaigns_2022_feed.csv")
+D3LTA_PYTHON = Path("/work/venvs/d3lta/bin/python")
 D3LTA_THRESHOLD = 0.715
 LAG_HOURS = 72.0
 
@@ -107,9 +115,9 @@ def run_texts(config: Config, articles: pd.DataFrame) -> tuple[EmbeddingStage, l
     stage = EmbeddingStage(**config.arguments("embed"))
     article_texts = stage.texts(articles)
     texts = list(article_texts)
-    passages = passage_stage(config, stage)
-    if passages is not None:
-        texts += passages.passages(articles)["text"].tolist()
+    stages = Stages.from_config(config)
+    if stages.by_passage:
+        texts += stages.splitter.passages(articles)["text"].tolist()
     return stage, article_texts, texts
 
 
@@ -228,6 +236,66 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def run_d3lta(python: Path, feed: Path, max_chars: int, out: Path) -> dict[str, Any]:
+    """The real D3lta in a child process of its own environment: wall and CPU s, its stages."""
+    command = [str(python), str(ROOT / "benchmarks" / "d3lta_run.py"), str(feed)]
+    command += ["--max-chars", str(max_chars), "--json", str(out)]
+    before, start = load(), time.perf_counter()
+    child = subprocess.Popen(command, cwd=out.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    stderr = child.stderr.read().decode() if child.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{stderr[-2000:]}")
+    result = json.loads(out.read_text())
+    seconds = result["seconds"]
+    match = ("create_index_cosine", "find_matches", "compute_duplicate_types", "create_dataset_clusters")
+    stages = {
+        "import": seconds["import"],
+        "prepare": seconds["read"] + seconds["prepare_dataset"],
+        "embed": seconds["model_load"] + seconds["compute_embeddings"],
+        "match": round(sum(seconds[s] for s in match), 3),
+    }
+    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "stages_s": stages, "d3lta": result, "load_before": before, "load_after": load()}  # fmt: skip
+
+
+def versus_d3lta(config_path: Path, feed: Path, repeat: int, python: Path, work: Path) -> dict[str, Any]:
+    """One pair, cold: D3lta and `detector run`, in the order the repeat's parity says."""
+    max_chars = load_config(config_path).embed.max_chars
+    runs: dict[str, dict[str, Any]] = {}
+    for side in ("d3lta", "ours") if repeat % 2 == 0 else ("ours", "d3lta"):
+        if side == "d3lta":
+            runs[side] = run_d3lta(python, feed, max_chars, work / "d3lta.json")
+        else:
+            runs[side] = run_child(config_path, feed, work / "cold", work / "store.duckdb")
+    ours, theirs = runs["ours"], runs["d3lta"]
+    return {
+        "feed": str(feed), "config": str(config_path), "repeat": repeat, "first": next(iter(runs)),
+        "ours": ours, "d3lta": theirs,
+        "ours_over_d3lta_wall": round(ours["wall_s"] / theirs["wall_s"], 3),
+        "ours_over_d3lta_cpu": round(ours["cpu_s"] / theirs["cpu_s"], 3),
+        "embed_ours_over_d3lta": round(ours["stages_s"]["embed"] / theirs["stages_s"]["embed"], 3),
+    }  # fmt: skip
+
+
+def versus_table(rows: list[dict[str, Any]]) -> str:
+    head = ("feed", "repeat", "first", "D3lta wall s (CPU s)", "D3lta import/prepare/embed/match s",
+            "ours wall s (CPU s)", "ours stages s", "ours / D3lta", "embed ours / D3lta", "load")  # fmt: skip
+    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+    for r in rows:
+        o, d = r["ours"], r["d3lta"]
+        ours_stages = ", ".join(f"{k} {v:.1f}" for k, v in o["stages_s"].items())
+        cells = (
+            Path(r["feed"]).stem, r["repeat"], r["first"], f"{d['wall_s']} ({d['cpu_s']})",
+            "/".join(f"{v:.1f}" for v in d["stages_s"].values()), f"{o['wall_s']} ({o['cpu_s']})",
+            ours_stages, r["ours_over_d3lta_wall"], r["embed_ours_over_d3lta"],
+            f"{min(o['load_before'], d['load_before'])}-{max(o['load_after'], d['load_after'])}",
+        )  # fmt: skip
+        lines.append(" | ".join(str(x) for x in cells))
+    return "\n".join(lines)
+
+
 def write(path: Path, rows: list[dict[str, Any]]) -> None:
     result = {
         "machine": {
@@ -251,6 +319,8 @@ def main() -> None:
         "--feed", action="append", type=Path, help="repeatable; default sample + campaigns_2022"
     )
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--vs-d3lta", action="store_true", help="the real D3lta and a cold run, alternating")
+    parser.add_argument("--d3lta-python", type=Path, default=D3LTA_PYTHON, help="python of D3lta's venv")
     parser.add_argument(
         "--out", type=Path, default=ROOT / "benchmarks" / "results" / f"e2e_{date.today()}.json"
     )
@@ -259,6 +329,16 @@ def main() -> None:
     configs = args.config or [ROOT / "configs" / "default.toml"]
     feeds = args.feed or [SAMPLE, CAMPAIGNS_2022]
     rows: list[dict[str, Any]] = []
+    if args.vs_d3lta:
+        for feed in args.feed or [CAMPAIGNS_2022]:
+            for repeat in range(args.repeats):
+                with tempfile.TemporaryDirectory(prefix="bench-e2e-") as work:
+                    rows.append(versus_d3lta(configs[0], feed, repeat, args.d3lta_python, Path(work)))
+                log.info("%s: ours / D3lta %.2f", feed.name, rows[-1]["ours_over_d3lta_wall"])
+                write(args.out, rows)
+        print(versus_table(rows))
+        print(f"wrote {args.out}")
+        return
     for feed in feeds:
         for repeat in range(args.repeats):
             for config in configs:

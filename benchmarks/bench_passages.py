@@ -74,7 +74,7 @@ def main() -> None:
     feed["published_at"] = pd.to_datetime(feed["published_at"], utc=True, format="ISO8601")
     config = Config()
     embedding = EmbeddingStage(**config.arguments("embed"))
-    settings = {k: v for k, v in config.arguments("passages").items() if k != "unit"}
+    settings = config.arguments("passages")
     stage = PassageStage(**settings, embedding=embedding)
 
     feed_passages, split_s = timed(stage.passages, feed)

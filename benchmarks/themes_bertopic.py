@@ -36,6 +36,7 @@ from themes_common import (
     THEME_BLOCS,
     Feed,
     e_in_background,
+    e_vectors,
     evaluate,
     load_feed,
     members_frame,
@@ -83,8 +84,8 @@ def main() -> None:
     load = os.getloadavg()[0]
     results: list[dict[str, object]] = []
     feeds = {n: load_feed(args.data, n, args.cache, args.store) for n in ("campaigns_2024", "campaigns_2022")}
-    e_vectors = np.load(args.cache / "E_articles.npy")
-    efeed, truth_labels = e_in_background(args.data, feeds["campaigns_2022"], e_vectors, 28.0, args.seed)
+    vectors_e = e_vectors(args.data, args.cache, args.store)
+    efeed, truth_labels = e_in_background(args.data, feeds["campaigns_2022"], vectors_e, 28.0, args.seed)
     rows = np.flatnonzero(efeed.articles["bloc"].isin(THEME_BLOCS).to_numpy())
     for method, labelling in (
         ("recommended", lambda: recommended_labels(efeed, rows)),

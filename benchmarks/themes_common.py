@@ -270,6 +270,16 @@ CN_OUTLETS = ("CGTN", "Global Times", "Xinhua")
 RU_OUTLETS = ("RT", "TASS", "Sputnik")
 
 
+def e_vectors(data: Path, cache: Path, store_path: Path | None) -> np.ndarray:
+    """Vectors of file E's en and ru rows (in file order), from ``cache`` or embedded through the
+    store copy (``benchmarks/themes_designs.py`` fills the cache for ``themes_bertopic.py``)."""
+    path = cache / "E_articles.npy"
+    if not path.exists():
+        e = pd.read_csv(data / "e_propaganda_diary_narratives.csv", dtype=str, keep_default_na=False)
+        _vectors("E", e[e["language"].isin(["en", "ru"])].reset_index(drop=True), cache, store_path, False)
+    return np.load(path)
+
+
 def e_in_background(
     data: Path, background: Feed, e_vectors: np.ndarray, period_days: float, seed: int = 0
 ) -> tuple[Feed, np.ndarray]:

@@ -41,6 +41,7 @@ from themes_common import (
     agglomerative,
     bloc_first,
     centre_by_language,
+    e_vectors,
     evaluate,
     hdbscan_pca,
     leiden_time_knn,
@@ -139,6 +140,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args()
     load = os.getloadavg()[0]
+    e_vectors(args.data, args.cache, args.store)  # file E's vectors, for themes_bertopic.py
     designs, flags = [], []
     for name in args.feeds:
         feed = load_feed(args.data, name, args.cache, args.store)

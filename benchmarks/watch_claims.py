@@ -31,9 +31,7 @@ import numpy as np
 import pandas as pd
 
 from detector.config import load_config
-from detector.embed.embedding import EmbeddingStage
-from detector.pipeline.daily import load_registry
-from detector.pipeline.watch import watch_passages
+from detector.pipeline.stages import Stages
 from detector.store.store import Store
 from detector.watch import Filters, NarrativeTracker
 from detector.watch.units import load_units
@@ -98,8 +96,8 @@ def main() -> None:
     claims = pd.read_csv(data / "e_propaganda_diary_narratives.csv")
     watchlist = claim_watchlist(claims)
     config = load_config(args.config)
-    stage = watch_passages(config, EmbeddingStage(**config.arguments("embed")))
-    registry = load_registry(config)
+    stages = Stages.from_config(config)
+    stage, registry = stages.splitter, stages.registry
     tracker = NarrativeTracker(
         alpha=max(ALPHAS), background_correction=not args.no_background_correction, permutations=0
     )

@@ -1,5 +1,5 @@
 """``python -m detector`` is the ``detector`` command (for cron jobs and subprocess tests)."""
 
-from detector.cli.main import main
+from detector.cli import entry
 
-main()
+entry()

@@ -21,7 +21,12 @@ POINTS = (
     "clustered",  # cluster rows committed, nothing scored
     "report",  # flags.csv written, members.csv and manifest.json not yet
     "reported",  # every report written, run not yet marked done
+    "archive_written",  # archive index written to its temporary file, not yet renamed over the old
+    "pruning",  # detector prune: every row deleted, the transaction not yet committed
+    "compacting",  # detector prune: the compacted copy written, not yet renamed over the store
 )
+# Points only `detector prune` reaches (a daily run never stops at them).
+PRUNE_POINTS = ("pruning", "compacting")
 _hits: Counter[str] = Counter()
 
 

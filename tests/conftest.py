@@ -51,15 +51,14 @@ def distinct_texts(config: Config, feed: Path) -> int:
     """How many texts a first run of ``config`` on ``feed`` embeds: the article texts and, in
     passage mode, the passages (a short item's one passage is its article text, embedded once)."""
 
-    from detector.embed.embedding import EmbeddingStage
-    from detector.pipeline.daily import passage_stage, read_feeds
+    from detector.pipeline.daily import read_feeds
+    from detector.pipeline.stages import Stages
 
     articles = read_feeds(config, [str(feed)]).articles
-    embedding = EmbeddingStage(**config.arguments("embed"))
-    texts = set(embedding.texts(articles))
-    stage = passage_stage(config, embedding)
-    if stage is not None:
-        texts |= set(stage.passages(articles)["text"])
+    stages = Stages.from_config(config)
+    texts = set(stages.embedding.texts(articles))
+    if stages.by_passage:
+        texts |= set(stages.splitter.passages(articles)["text"])
     return len(texts)
 
 
@@ -87,3 +86,23 @@ def first_run_pairs(tmp_path_factory: pytest.TempPathFactory, default_config: Co
     out = tmp_path_factory.mktemp("pairs_run")
     run_daily(default_config, [str(small_feed)], out)
     return pd.read_csv(out / "pairs.csv", dtype=str, encoding="utf-8-sig")
+
+
+EMBEDDING_CACHE = Path("/work/cache/embeddings.duckdb")  # a shared warm cache, where the machine has one
+
+
+@pytest.fixture(scope="session")
+def warm_sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding only the embedding cache of the whole sample feed (no articles, runs or
+    clusters): a run on a copy does everything but the model calls, and its outputs equal a
+    fresh store's. Copied from the shared cache where there is one, else made by one run."""
+    from detector.pipeline.daily import run_daily
+    from tests.reliability.harness import warm_copy
+
+    folder = tmp_path_factory.mktemp("warm_sample")
+    source = EMBEDDING_CACHE
+    if not source.is_file():
+        source = folder / "first.duckdb"
+        run_daily(load_config(DEFAULT_CONFIG), [str(SAMPLE_FEED)], folder / "first", source)
+    warm_copy(source, folder / "warm.duckdb")
+    return folder / "warm.duckdb"

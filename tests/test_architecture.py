@@ -1,5 +1,5 @@
-"""The tree shows the pipeline: imports run one way (cli and evaluate -> pipeline -> stage packages ->
-leaves) and no module imports another that imports it back (docs/architecture.md).
+"""The tree shows the pipeline: imports run one way (cli -> evaluate -> pipeline -> config -> stage
+packages -> leaves) and no module imports another that imports it back (docs/architecture.md).
 
 Read from the source with ``ast``, so imports inside functions and under ``TYPE_CHECKING`` count too:
 a lazy import hides a cycle from Python, not from a reader.
@@ -16,18 +16,32 @@ import pytest
 from tests.conftest import ROOT
 
 PACKAGE = ROOT / "detector"
-LEAVES = {"errors", "params", "times", "io", "faults", "parallel", "languages"}
-STAGES = {"sources", "store", "embed", "index", "narratives", "scoring", "themes", "report", "watch"}
+LEAVES = {"errors", "params", "times", "io", "faults", "parallel", "languages", "limits", "engine_options"}
+LEAVES |= {"resources"}  # the packaged files (detector/packaged/)
+STAGES = {
+    "sources",
+    "store",
+    "embed",
+    "index",
+    "narratives",
+    "scoring",
+    "themes",
+    "report",
+    "watch",
+    "verdicts",
+}
 # Layer of each top-level part of the package: a module may import only its own layer or lower ones.
-# The config is derived from the stage constructors, so it sits beside the pipeline, above the stages.
+# The config is derived from the stage constructors (and the leaf parameter tables of the memory
+# guard and the engines), so it sits above the stages and below the pipeline that reads it.
 LAYER = {
     **dict.fromkeys(LEAVES, 0),
     **dict.fromkeys(STAGES, 1),
-    **dict.fromkeys(("pipeline", "config"), 2),
-    "evaluate": 3,
-    "cli": 4,
+    "config": 2,
+    "pipeline": 3,
+    "evaluate": 4,
+    "cli": 5,
 }
-LAYER_NAMES = ["leaves", "stage packages", "pipeline and config", "evaluate", "cli"]
+LAYER_NAMES = ["leaves", "stage packages", "config", "pipeline", "evaluate", "cli"]
 
 
 def module_name(path: Path) -> str:
@@ -87,6 +101,14 @@ def test_imports_run_one_way(name: str) -> None:
         if LAYER[part(i)] > LAYER[part(name)]
     )
     assert upward == [], f"{name} ({LAYER_NAMES[LAYER[part(name)]]}) imports a higher layer"
+
+
+def test_every_layer_holds_parts_no_other_layer_holds() -> None:
+    """No two of config, pipeline, evaluate and cli share a layer: between them every arrow is
+    either down (allowed) or up (refused by test_imports_run_one_way), none sideways."""
+    upper = ["config", "pipeline", "evaluate", "cli"]
+    assert sorted(LAYER[p] for p in upper) == list(range(2, 6))
+    assert not [m for m in GRAPH.successors("detector.config") if part(m) in upper]
 
 
 def test_nothing_in_the_package_imports_the_job_scripts() -> None:

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from detector.narratives.cluster import Window, WindowClusterer, rescue_noise, window_grid
-from detector.narratives.sync_graph import add_passage_edges
+from detector.narratives.density import Hdbscan
+from detector.narratives.sync_graph import SyncGraph, add_passage_edges
 
 
 def test_grid_is_aligned_so_incremental_and_batch_runs_see_the_same_windows() -> None:
@@ -41,12 +42,14 @@ def run(clusterer: WindowClusterer, windows, frame: pd.DataFrame, x: np.ndarray)
     return result
 
 
-@pytest.mark.parametrize("method", ["sync-graph", "hdbscan"])
-def test_clusters_continue_across_windows_with_stable_ids(method: str) -> None:
+@pytest.mark.parametrize(
+    "grouper", [SyncGraph(csls_k=3, min_csls=-1.0), Hdbscan()], ids=["sync-graph", "hdbscan"]
+)
+def test_clusters_continue_across_windows_with_stable_ids(grouper: SyncGraph | Hdbscan) -> None:
     x, frame = blobs(0)
     w1 = Window(datetime(2022, 3, 1, tzinfo=UTC), datetime(2022, 3, 4, tzinfo=UTC))
     w2 = Window(datetime(2022, 3, 2, tzinfo=UTC), datetime(2022, 3, 5, tzinfo=UTC))
-    clusterer = WindowClusterer(method=method, csls_k=3, min_csls=-1.0, rescue_similarity=0.9)
+    clusterer = WindowClusterer(grouper, rescue_similarity=0.9)
     result = run(clusterer, [w1, w2], frame, x)
     per_window = result.groupby("window_start")["narrative_id"].apply(set)
     assert len(per_window.iloc[0]) == 3
@@ -58,7 +61,7 @@ def test_clusters_continue_across_windows_with_stable_ids(method: str) -> None:
 def test_tiny_window_is_all_noise() -> None:
     x, frame = blobs(1)
     w = Window(datetime(2022, 3, 1, tzinfo=UTC), datetime(2022, 3, 4, tzinfo=UTC))
-    result = run(WindowClusterer(method="hdbscan"), [w], frame[:2], x[:2])
+    result = run(WindowClusterer(Hdbscan()), [w], frame[:2], x[:2])
     assert result.empty
 
 
@@ -68,12 +71,12 @@ def test_sync_graph_links_only_mutual_cross_bloc_pairs_above_min_csls() -> None:
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     blocs = np.array(["cn", "ru", "cn", "ru", "cn"])
     times = np.arange(5, dtype=np.int64) * 3600
-    clusterer = WindowClusterer(csls_k=2, mutual_rank=1, min_csls=0.0, rescue_similarity=1.0)
+    clusterer = WindowClusterer(SyncGraph(csls_k=2, mutual_rank=1, min_csls=0.0), rescue_similarity=1.0)
     labels, strength = clusterer.cluster_window(x, blocs, times)
     assert labels[0] == labels[1] != labels[2] == labels[3]
     assert labels[4] == -1
     assert (strength[:4] > 0).all()
-    strict = WindowClusterer(csls_k=2, mutual_rank=1, min_csls=1.5, rescue_similarity=1.0)
+    strict = WindowClusterer(SyncGraph(csls_k=2, mutual_rank=1, min_csls=1.5), rescue_similarity=1.0)
     assert (strict.cluster_window(x, blocs, times)[0] == -1).all()
 
 
@@ -105,10 +108,10 @@ def test_a_transcript_joins_two_narratives_through_two_passages_without_merging_
         }
     )
     window = Window(datetime(2022, 3, 15, tzinfo=UTC), datetime(2022, 3, 18, tzinfo=UTC))
-    clusterer = WindowClusterer(
-        csls_k=2, mutual_rank=2, min_csls=0.3, passage_min_csls=0.3, passage_min_similarity=0.5,
-        rescue_similarity=1.0,
-    )  # fmt: skip
+    grouper = SyncGraph(
+        csls_k=2, mutual_rank=2, min_csls=0.3, passage_min_csls=0.3, passage_min_similarity=0.5
+    )
+    clusterer = WindowClusterer(grouper, rescue_similarity=1.0)
     no_history = pd.DataFrame(columns=["narrative_id", "article_id"])
     passages = (units, unit_article)
     result, lineage = clusterer.run(articles, article_vectors, [window], lambda w: no_history, passages)

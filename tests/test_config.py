@@ -7,26 +7,35 @@ from pathlib import Path
 
 import pytest
 
+from detector import resources
 from detector.config import Config, config_from_dict, load_config
 from detector.embed.embedding import EmbeddingStage
 from detector.embed.passages import PassageStage
 from detector.errors import ConfigError
 from detector.index import VectorIndex
+from detector.limits import MemoryGuard
 from detector.narratives.cluster import WindowClusterer
+from detector.narratives.density import Hdbscan
+from detector.narratives.groupers import make_grouper
+from detector.narratives.sync_graph import SyncGraph
 from detector.pipeline.engine import make_engine
-from detector.pipeline.limits import MemoryGuard
 from detector.pipeline.ray_engine import RayEngine
 from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader
 from detector.sources.registry import OutletRegistry
 from detector.themes.stage import ThemeStage
+from detector.verdicts.rules import VerdictRules
 from detector.watch import NarrativeTracker
 from tests.conftest import DEFAULT_CONFIG, ROOT
 
 
 def test_shipped_default_config_equals_built_in_defaults() -> None:
-    assert load_config(DEFAULT_CONFIG).to_dict() == Config().to_dict()
+    shipped = load_config(DEFAULT_CONFIG)
+    # Its registry names the packaged registry itself, which is what the built-in "" means.
+    assert Path(shipped.setting("ingest", "registry")) == resources.packaged(resources.REGISTRY).resolve()
+    assert Config().ingest.registry == ""
+    assert shipped.override("ingest", registry="").to_dict() == Config().to_dict()
 
 
 # Each section: the constructor it is derived from, the parameters that are not config keys, and
@@ -37,26 +46,31 @@ SECTIONS = [
     ("embed", EmbeddingStage, {"embedder"}, set()),
     ("passages", PassageStage, {"embedding"}, {"unit"}),
     ("index", VectorIndex, {"seed"}, set()),
-    ("cluster", WindowClusterer, {"random_state", "searcher"}, set()),
+    ("cluster", WindowClusterer, {"grouper"}, {"grouper", "sync_graph", "hdbscan"}),
+    ("cluster.sync_graph", SyncGraph, {"searcher"}, set()),
+    ("cluster.hdbscan", Hdbscan, {"random_state"}, set()),
     ("score", SyncScorer, {"random_state"}, set()),
     ("links", LinkClassifier, {"registry"}, set()),
     ("run", None, set(), {"seed"}),
     ("limits", MemoryGuard, set(), set()),
     ("engine", RayEngine, set(), {"kind"}),
     ("watch", NarrativeTracker, {"permutations", "null_span_hours", "random_state"}, {"watchlist"}),
+    ("review", VerdictRules, set(), set()),
     ("themes", ThemeStage, {"random_state"}, {"enabled"}),
 ]
 
 
 def test_every_section_is_listed_here() -> None:
-    assert [s for s, *_ in SECTIONS] == list(Config().to_dict())
+    assert [s for s, *_ in SECTIONS if "." not in s] == list(Config().to_dict())
+    tables = [s for s, *_ in SECTIONS if "." in s]
+    assert tables == [f"cluster.{t}" for t in Config().cluster.subsections]
 
 
 @pytest.mark.parametrize(("section", "component", "not_keys", "own"), SECTIONS)
 def test_every_config_default_is_the_constructor_default(
     section: str, component: type | None, not_keys: set[str], own: set[str]
 ) -> None:
-    values = dataclasses.asdict(getattr(Config(), section))
+    values = dataclasses.asdict(Config().part(section))
     params = {} if component is None else dict(inspect.signature(component).parameters)
     assert set(values) == (set(params) - not_keys) | own
     for key in set(values) - own:
@@ -70,7 +84,7 @@ def test_every_config_constraint_is_the_constructor_constraint(
     section: str, component: type | None, not_keys: set[str], own: set[str]
 ) -> None:
     table = getattr(component, "parameter_constraints", {})
-    for f in dataclasses.fields(getattr(Config(), section)):
+    for f in dataclasses.fields(Config().part(section)):
         if f.name in table:
             assert dict(f.metadata) == table[f.name].metadata()
         else:
@@ -84,15 +98,16 @@ def test_the_tracker_takes_the_scorers_permutation_test() -> None:
 
 
 def test_the_seed_default_is_every_stage_random_state_default() -> None:
-    for component in (WindowClusterer, SyncScorer, NarrativeTracker):
+    for component in (Hdbscan, SyncScorer, NarrativeTracker):
         assert inspect.signature(component).parameters["random_state"].default == Config().run.seed
     assert inspect.signature(VectorIndex).parameters["seed"].default == Config().run.seed
 
 
 REGISTRY = OutletRegistry.from_toml(ROOT / "configs" / "outlets.toml")
 BAD_ARGUMENTS = [
-    (WindowClusterer, {"method": "sync_graph"},
-     "[cluster] method = 'sync_graph' is not allowed; choose one of ['sync-graph', 'hdbscan']."),
+    (make_grouper, {"name": "sync_graph", "options": {}},
+     "[cluster] grouper = 'sync_graph' is not allowed; choose one of ['hdbscan', 'sync-graph']."),
+    (SyncGraph, {"min_csls": 3.0}, "[cluster.sync_graph] min_csls = 3.0 is out of range"),
     (WindowClusterer, {"link_overlap": 1.5},
      "[cluster] link_overlap = 1.5 is out of range; use a value in [0.0, 1.0]."),
     (SyncScorer, {"alpha": -0.1}, "[score] alpha = -0.1 is out of range"),
@@ -127,9 +142,9 @@ def test_a_config_only_key_is_checked_too() -> None:
 
 def test_a_config_file_and_library_code_get_the_same_message() -> None:
     with pytest.raises(ConfigError) as from_library:
-        WindowClusterer(method="sync_graph")
+        WindowClusterer(link_overlap=1.5)
     with pytest.raises(ConfigError) as from_config:
-        config_from_dict({"cluster": {"method": "sync_graph"}}, where="my.toml")
+        config_from_dict({"cluster": {"link_overlap": 1.5}}, where="my.toml")
     assert str(from_config.value) == f"my.toml: {from_library.value}"
 
 
@@ -149,7 +164,11 @@ def test_unknown_section_is_an_error() -> None:
     ("data", "message"),
     [
         ({"score": {"min_similarity": 1.5}}, r"min_similarity = 1.5 is out of range"),
-        ({"cluster": {"min_cluster_size": "2"}}, r"must be a number"),
+        (
+            {"cluster": {"hdbscan": {"min_cluster_size": "2"}}},
+            r"\[cluster.hdbscan\] min_cluster_size must be a number",
+        ),
+        ({"cluster": {"grouper": "sync_graph"}}, r"choose one of \['sync-graph', 'hdbscan'\]"),
         ({"ingest": {"on_bad_row": "ignore"}}, r"choose one of \['error', 'skip'\]"),
         ({"passages": {"window_sentences": 2, "overlap_sentences": 2}}, r"must be smaller than"),
     ],

@@ -73,8 +73,8 @@ def test_show_prints_members_and_timeline(run: tuple[Path, RunSummary]) -> None:
     missing = CliRunner().invoke(main, ["show", "N-nope", "--store", store])
     assert missing.exit_code == 2
     assert missing.output.strip().splitlines() == [
-        f"Error: narrative N-nope is not flagged in any finished run in {store}. "
-        "flags.csv lists the flagged ones."
+        f"Error: narrative N-nope is not flagged in any finished run in {store}. Fix: pass a "
+        "narrative_id of that run's flags.csv (or --run the run that flagged it)."
     ]
 
 

@@ -114,7 +114,7 @@ def test_tuned_config_round_trips_through_toml(tmp_path: Path, default_config: C
     loaded = load_config(path)
     assert loaded.method_hash() == tuned.method_hash()  # every method key survived, paths aside
     assert loaded.score.min_similarity_by_language_pair == {"en-ru": 0.45}
-    assert Path(loaded.arguments("ingest")["registry"]).is_file()  # the registry path still resolves
+    assert Path(loaded.setting("ingest", "registry")).is_file()  # the registry path still resolves
     assert path.read_text().startswith("# measured: something\n#\n")
 
 

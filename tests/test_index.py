@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from detector.config import IndexConfig
+from detector.config import SECTIONS
 from detector.errors import ConfigError
 from detector.index import (
     KINDS,
@@ -149,7 +149,7 @@ def test_unknown_kind_names_the_allowed_ones() -> None:
 
 
 def test_config_kinds_are_the_index_kinds() -> None:
-    choices = dataclasses.fields(IndexConfig)[0].metadata["choices"]
+    choices = dataclasses.fields(SECTIONS["index"])[0].metadata["choices"]
     assert set(choices) == {*KINDS, "auto"}
 
 

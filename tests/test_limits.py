@@ -6,8 +6,8 @@ import pytest
 
 from detector.config import config_from_dict
 from detector.errors import ResourceError
+from detector.limits import GIB, MemoryGuard, available_memory
 from detector.pipeline.daily import run_daily
-from detector.pipeline.limits import GIB, MemoryGuard, available_memory
 from detector.store.store import Store
 from tests.conftest import ROOT
 from tests.test_ingest import ROWS, write

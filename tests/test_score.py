@@ -5,6 +5,8 @@ import pandas as pd
 import pytest
 
 from detector.embed.passages import PassageMatcher
+from detector.report.columns import FLAG_COLUMNS
+from detector.report.findings import flag_rows, pair_rows
 from detector.scoring.score import SyncScorer, burstiness
 
 
@@ -45,9 +47,26 @@ def test_flag_carries_lag_direction_best_pair_and_evidence() -> None:
     row, pairs = result
     assert row["direction"] == "cn->ru"
     assert row["lag_hours"] == 30.0
-    assert (row["best_cn_id"], row["best_ru_id"]) == ("a0", "a1")
+    assert (row["best_cn"], row["best_ru"], row["first_cn"], row["first_ru"]) == (0, 1, 0, 1)  # rows of frame
     assert row["best_similarity"] == 0.8
-    assert pairs[["cn_id", "ru_id", "similarity", "lag_hours"]].values.tolist() == [["a0", "a1", 0.8, 30.0]]
+    assert pairs[["cn", "ru", "similarity", "lag_hours"]].values.tolist() == [[0, 1, 0.8, 30.0]]
+    assert not {"best_cn_title", "best_cn_url", "leader_outlet"} & set(row)  # report columns are findings'
+
+
+def test_findings_turn_the_scorers_rows_into_report_columns() -> None:
+    frame, v = members(["cn", "ru"], [0, 30]), vectors(0.8)
+    articles = pd.concat([frame.iloc[[1]], frame], ignore_index=True)  # the narrative's rows 1 and 2
+    candidates, pairs = (
+        SyncScorer(min_similarity=0.5).fit(frame, v).score_all([("N1", [1, 2])], articles, v[[1, 0, 1]])
+    )
+    assert (candidates.loc[0, "best_cn"], candidates.loc[0, "best_ru"]) == (1, 2)
+    flags = flag_rows(candidates, articles)
+    assert (flags.loc[0, "best_cn_id"], flags.loc[0, "best_ru_id"], flags.loc[0, "leader_outlet"]) == (
+        "a0", "a1", frame.loc[0, "outlet"],
+    )  # fmt: skip
+    assert list(flags.columns[:12]) == [c for c in FLAG_COLUMNS if c not in ("rank", "label")][:12]
+    rows = pair_rows(pairs, articles, None)
+    assert rows[["cn_id", "ru_id", "cn_language", "similarity"]].values.tolist() == [["a0", "a1", "en", 0.8]]
 
 
 def test_lag_sign_flips_when_blocs_swap() -> None:

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from detector.config import Config
-from detector.pipeline.daily import passage_stage, read_feeds
+from detector.pipeline.daily import read_feeds
+from detector.pipeline.stages import Stages
 from detector.pipeline.themes import ThemeRun
 from detector.pipeline.themes_command import themes_between
 from detector.store.store import Store
@@ -38,20 +39,17 @@ def campaign(blocs: tuple[str, ...]) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def warm_store(tmp_path_factory: pytest.TempPathFactory, default_config: Config) -> Path:
     """A store whose embedding cache holds every article and passage text of the scenarios."""
-    from detector.embed.embedding import EmbeddingStage
-
     folder = tmp_path_factory.mktemp("themes_warm")
     feed = folder / "all.csv"
     pd.concat([pd.read_csv(BACKGROUND, dtype=str, keep_default_na=False), campaign(("cn", "ru"))]).to_csv(
         feed, index=False
     )
     articles = read_feeds(default_config, [str(feed)]).articles
-    embedding = EmbeddingStage(**default_config.arguments("embed"))
-    stage = passage_stage(default_config, embedding)
-    assert stage is not None
+    stages = Stages.from_config(default_config)
+    embedding, splitter = stages.embedding, stages.splitter
     with Store(folder / "warm.duckdb") as db:
         embedding.embed_texts(db, embedding.texts(articles))
-        embedding.embed_texts(db, stage.passages(articles[articles["bloc"] != "control"])["text"].tolist())
+        embedding.embed_texts(db, splitter.passages(articles[articles["bloc"] != "control"])["text"].tolist())
     return folder / "warm.duckdb"
 
 

@@ -12,11 +12,10 @@ from click.testing import CliRunner
 
 from detector.cli.main import main
 from detector.config import Config
-from detector.embed.embedding import EmbeddingStage
 from detector.embed.passages import PassageStage
 from detector.errors import ConfigError
-from detector.pipeline.daily import load_registry, read_feeds, run_daily
-from detector.pipeline.watch import watch_passages
+from detector.pipeline.daily import read_feeds, run_daily
+from detector.pipeline.stages import Stages
 from detector.sources.registry import OutletRegistry
 from detector.store.store import Store
 from detector.watch import NarrativeTracker, load_watchlist, search
@@ -106,7 +105,8 @@ def watch_store(tmp_path_factory: pytest.TempPathFactory, default_config: Config
 
 
 def parts(config: Config) -> tuple[PassageStage, OutletRegistry]:
-    return watch_passages(config, EmbeddingStage(**config.arguments("embed"))), load_registry(config)
+    stages = Stages.from_config(config)
+    return stages.splitter, stages.registry
 
 
 @pytest.fixture(scope="module")

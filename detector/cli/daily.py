@@ -10,6 +10,7 @@ from detector.cli.options import (
     config_option,
     domain_errors,
     input_option,
+    load_cli_config,
     out_option,
     sheet_option,
     store_option,
@@ -30,7 +31,7 @@ from detector.cli.options import (
 @sheet_option
 @domain_errors
 def run_command(
-    config_path: str,
+    config_path: str | None,
     inputs: tuple[str, ...],
     out_dir: str,
     store_path: str | None,
@@ -44,10 +45,9 @@ def run_command(
     on a Ray cluster and embeds texts with an actor pool into Parquet shards that a re-run after a
     crash does not embed again: same results as the local engine (docs/scaling.md).
     """
-    from detector.config import load_config
     from detector.pipeline.daily import run_daily
 
-    config = load_config(config_path)
+    config = load_cli_config(config_path)
     if engine is not None:
         config = config.override("engine", kind=engine)
     if sheet is not None:
@@ -68,15 +68,14 @@ def run_command(
 @sheet_option
 @domain_errors
 def ingest_command(
-    config_path: str, inputs: tuple[str, ...], out_dir: str, store_path: str | None, sheet: str | None
+    config_path: str | None, inputs: tuple[str, ...], out_dir: str, store_path: str | None, sheet: str | None
 ) -> None:
     """Validate feeds and load their articles into the store (no embedding, no scoring)."""
-    from detector.config import load_config
     from detector.pipeline.daily import read_feeds, store_file
     from detector.pipeline.preflight import check_store_writable
     from detector.store.store import Store
 
-    config = load_config(config_path)
+    config = load_cli_config(config_path)
     if sheet is not None:
         config = config.override("ingest", sheet=sheet)
     store = store_file(config, Path(out_dir), store_path)

@@ -9,12 +9,19 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from detector.cli.options import EVAL_CACHE, config_option, domain_errors, print_table, store_option
+from detector.cli.options import (
+    EVAL_CACHE,
+    config_option,
+    domain_errors,
+    load_cli_config,
+    print_table,
+    store_option,
+)
 from detector.errors import InputError
 from detector.io import write_json
 
 data_option = click.option(
-    "--data", "-d", "data", multiple=True, required=True,
+    "--data", "-d", "data", multiple=True,
     help="Labelled file: e_propaganda_diary_narratives.csv, g_semeval2022_pairs.csv, a parallel sample's "
     "lines.tsv (data/parallel/ntrex128/lines.tsv) or an events *_feed.csv (its *_truth.csv beside it). "
     "Repeat for several.",
@@ -33,6 +40,27 @@ TITLES = {
     "articles, cn and ru, in one theme of <= 60; found with the right leader too)",
     "theme_campaigns": "Theme level: each campaign's best theme",
 }
+VERDICT_TITLES = {
+    "run": "Analysts' verdicts: precision = confirmed / (confirmed + dismissed), per run",
+    "channel_type": "... per channel type the flag reached",
+    "language_pair": "... per language pair of the flag's best evidence pair",
+    "all": "... over every run",
+}
+verdicts_option = click.option(
+    "--verdicts", "verdict_store", type=click.Path(dir_okay=False, exists=True), default=None,
+    help="A store holding analysts' verdicts (`detector verdicts import`, docs/review.md).",
+)  # fmt: skip
+
+
+def print_verdict_precision(store: str) -> None:
+    """The precision of a store's flags by the analysts' verdicts, as tables."""
+    from detector.store.reader import StoreReader
+    from detector.verdicts.measure import precision_tables
+
+    with StoreReader(Path(store)) as db:
+        tables = precision_tables(db)
+    for name, table in tables.items():
+        print_table(VERDICT_TITLES[name], table)
 
 
 @click.command("eval")
@@ -45,28 +73,36 @@ TITLES = {
 @click.option("--plots", "plot_dir", type=click.Path(file_okay=False), help="Write pr_curve.png here.")
 @click.option("--pairs", "n_pairs", type=click.IntRange(1), default=200, show_default=True,
               help="File-E (and parallel-sample) pairs per kind and language pair.")  # fmt: skip
+@verdicts_option
 @domain_errors
 def eval_command(
-    config_path: str,
+    config_path: str | None,
     data: tuple[str, ...],
     level: str,
     store_path: str | None,
     json_out: str | None,
     plot_dir: str | None,
     n_pairs: int,
+    verdict_store: str | None,
 ) -> None:
     """Evaluate a config at four levels: pairs (ROC-AUC, AP, P/R/F1 at the configured
     per-language-pair threshold), clusters (ARI, homogeneity, completeness, noise), events
     (recall per kind, leader accuracy, false flags per 1,000 articles of the real pipeline) and
     themes (campaigns grouped / found with the right leader / at q <= 0.1, flagged themes per
-    1,000 articles, B-cubed P/R/F1 when the truth carries narrative_id labels)."""
-    from detector.config import load_config
+    1,000 articles, B-cubed P/R/F1 when the truth carries narrative_id labels);
+    with --verdicts, the precision of a store's flags by the analysts' verdicts."""
+    if verdict_store:
+        print_verdict_precision(verdict_store)
+        if not data:
+            return
+    if not data:
+        raise click.UsageError("give --data (labelled files) or --verdicts (a store with verdicts)")
     from detector.evaluate.data import classify_files
     from detector.evaluate.harness import LEVELS, evaluate
     from detector.pipeline.daily import store_file
 
     clock = time.perf_counter()
-    config = load_config(config_path)
+    config = load_cli_config(config_path)
     files = classify_files(list(data))
     levels = LEVELS if level == "all" else (level,)
     store = store_file(config, Path(EVAL_CACHE), store_path)
@@ -81,7 +117,7 @@ def eval_command(
 
         click.echo(f"PR curves -> {plot_pr_curves(result.pair_sets, Path(plot_dir) / 'pr_curve.png')}")
     if json_out:
-        payload = {"config": config_path, "data": list(data), "levels": list(levels),
+        payload = {"config": config.source.path or None, "data": list(data), "levels": list(levels),
                    **result.to_json(), "total_seconds": seconds}  # fmt: skip
         write_json(payload, Path(json_out))
         click.echo(f"JSON -> {json_out}")
@@ -104,9 +140,12 @@ def eval_command(
               help="Fix [score] target_fdr (not swept): tune for most events at this FDR.")  # fmt: skip
 @store_option
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every trial as JSON here.")
+@verdicts_option
+@click.option("--verdict-weight", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Weight of the analysts' labelled pairs in the objective (docs/review.md).")  # fmt: skip
 @domain_errors
 def tune_command(
-    config_path: str,
+    config_path: str | None,
     data: tuple[str, ...],
     holdout: tuple[str, ...],
     out_path: str,
@@ -115,29 +154,43 @@ def tune_command(
     target_fdr: float | None,
     store_path: str | None,
     json_out: str | None,
+    verdict_store: str | None,
+    verdict_weight: float,
 ) -> None:
     """Sweep per-language-pair similarity thresholds, max lag and every numeric/choice key of
     [cluster] and [score]; maximise mean event recall over kinds within a false-flag budget; report
     held-out feeds next to tuned-on ones; write the full tuned config and a sweep plot."""
-    from detector.config import load_config
     from detector.evaluate.data import classify_files
     from detector.evaluate.plots import plot_sweep
     from detector.evaluate.tune import tune_on_feeds, write_config
     from detector.pipeline.daily import store_file
 
-    config = load_config(config_path)
+    config = load_cli_config(config_path)
     tune_files, held_files = classify_files(list(data)), classify_files(list(holdout))
     if not tune_files.feeds or tune_files.narratives or tune_files.semeval_pairs:
         raise InputError(", ".join(data), "tune takes event feeds only", "pass *_feed.csv files to --data")
     store = store_file(config, Path(EVAL_CACHE), store_path)
+    labelled = None
+    if verdict_store:
+        from detector.store.reader import StoreReader
+        from detector.verdicts.measure import labelled_pairs
+
+        with StoreReader(Path(verdict_store)) as db:
+            labelled = labelled_pairs(db)
+        click.echo(
+            f"analysts' verdicts: {len(labelled)} labelled pairs ({int(labelled['label'].sum())} confirmed)"
+        )
     tuned = tune_on_feeds(
-        config, config_path, tune_files.feeds, held_files.feeds, store, budget, rounds, target_fdr
-    )
+        config, config.source.path, tune_files.feeds, held_files.feeds, store, budget, rounds, target_fdr,
+        labelled, verdict_weight,
+    )  # fmt: skip
     chosen = pd.DataFrame([{"param": p, "start": a, "tuned": b} for p, (a, b) in tuned.changes.items()])
     print_table("Chosen values (start -> tuned)", chosen)
     print_table("Start vs tuned config, tuned-on vs held-out feeds", tuned.summary)
     out = Path(out_path)
     write_config(tuned.result.best, tuned.header, out)
+    from detector.config import load_config
+
     load_config(out)  # the written file must load back; a ConfigError here is a bug worth seeing
     trials = pd.DataFrame([t.row() for t in tuned.result.trials])
     plot = plot_sweep(trials, out.with_suffix(".sweep.png"), budget)

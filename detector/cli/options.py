@@ -7,6 +7,7 @@ import errno
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -16,14 +17,18 @@ from detector.errors import DetectorError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from detector.config import Config
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_OUT = "out"
 EVAL_CACHE = ".cache"  # eval and tune: where their stores (embedding caches, one per event feed) live
 
+LOCAL_CONFIG = "configs/default.toml"  # a checkout's (or `detector init configs`'s) config, if present
 config_option = click.option(
-    "--config", "-c", "config_path", type=click.Path(dir_okay=False),
-    default="configs/default.toml", show_default=True, help="TOML config file.",
+    "--config", "-c", "config_path", type=click.Path(dir_okay=False), default=None,
+    help=f"TOML config file; it overrides only the keys it sets. Default: {LOCAL_CONFIG} if it exists, "
+    "else the packaged defaults (`detector init DIR` writes an editable copy).",
 )  # fmt: skip
 input_option = click.option(
     "--input", "-i", "inputs", multiple=True, required=True,
@@ -59,6 +64,16 @@ def out_option(help: str, *, required: bool = False) -> Callable[[F], F]:
     )  # fmt: skip
 
 
+def load_cli_config(config_path: str | None) -> Config:
+    """``--config``; without it ``configs/default.toml`` in the working folder when there is one,
+    else the packaged defaults (the manifest records which)."""
+    from detector.config import load_config
+
+    if config_path is None and Path(LOCAL_CONFIG).is_file():
+        config_path = LOCAL_CONFIG
+    return load_config(config_path)
+
+
 def domain_errors(func: F) -> F:
     """Print a DetectorError, an OS fault (disk full, read-only, no permission) or Ctrl-C as one
     line instead of a traceback: exit 2, or 130 for Ctrl-C."""
@@ -71,10 +86,7 @@ def domain_errors(func: F) -> F:
             click.secho(f"Error: {exc}", fg="red", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
-            message = ("Error: interrupted (Ctrl-C / SIGINT). Nothing is half-written: the run is "
-                       "marked 'interrupted'; run the same command again to finish it.")  # fmt: skip
-            click.secho(message, fg="red", err=True)
-            sys.exit(INTERRUPTED)
+            interrupted(func.__name__ == "run_command")
         except OSError as exc:
             if exc.errno not in OS_FAULTS:
                 raise
@@ -87,14 +99,30 @@ def domain_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def interrupted(a_run: bool = False) -> None:
+    """Ctrl-C: one line and exit 130. A run's row in the store says so; other commands write each
+    file whole or not at all."""
+    if a_run:
+        message = ("Error: interrupted (Ctrl-C / SIGINT). Nothing is half-written: the run is "
+                   "marked 'interrupted'; run the same command again to finish it.")  # fmt: skip
+    else:
+        message = ("Error: interrupted (Ctrl-C / SIGINT). Nothing is half-written (each file is "
+                   "written whole or not at all). Fix: run the same command again.")  # fmt: skip
+    click.secho(message, fg="red", err=True)
+    sys.exit(INTERRUPTED)
+
+
 def print_table(title: str, table: pd.DataFrame) -> None:
-    """A table on the terminal (rich), floats to 3 decimals."""
+    """A table on the terminal (rich), floats to 3 decimals. Every text is shown literally: a
+    search text or a title holding ``[/]`` is data, not rich markup."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    view = Table(title=title, title_justify="left")
+    view = Table(title=escape(title), title_justify="left")
     for column in table.columns:
-        view.add_column(str(column), justify="right" if table[column].dtype.kind in "fiu" else "left")
+        numeric = table[column].dtype.kind in "fiu"
+        view.add_column(escape(str(column)), justify="right" if numeric else "left")
     for row in table.itertuples(index=False):
-        view.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+        view.add_row(*(f"{v:.3f}" if isinstance(v, float) else escape(str(v)) for v in row))
     Console(width=200).print(view)

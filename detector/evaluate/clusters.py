@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import asdict
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +23,7 @@ import pandas as pd
 from detector.config import Config
 from detector.evaluate.metrics import cluster_scores
 from detector.narratives.cluster import WindowClusterer
+from detector.narratives.groupers import make_grouper
 
 BLOC_OF_LANGUAGE = {"en": "cn", "ru": "ru"}
 
@@ -54,10 +54,9 @@ def cluster_table(
 
     ``narratives`` are file-E rows and ``vectors`` their embeddings; only en and ru rows are used.
     """
-    options: dict[str, Any] = dict(config.arguments("cluster"))
-    if "random_state" in inspect.signature(WindowClusterer).parameters:
-        options["random_state"] = config.run.seed  # as the daily pipeline seeds it
-    clusterer = WindowClusterer(**options)
+    name, options = config.grouper()
+    grouper = make_grouper(name, options, random_state=config.run.seed)  # seeded as the daily pipeline
+    clusterer = WindowClusterer(grouper, **config.arguments("cluster"))
     keep = narratives["language"].isin(list(BLOC_OF_LANGUAGE)).to_numpy()
     narratives, vectors = narratives[keep].reset_index(drop=True), vectors[keep]
     blocs = narratives["language"].map(BLOC_OF_LANGUAGE).to_numpy()

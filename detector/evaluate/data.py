@@ -46,10 +46,34 @@ class DataFiles:
     feeds: tuple[tuple[Path, Path], ...] = ()  # (feed, truth)
 
 
-def _read(path: Path, **kwargs: object) -> pd.DataFrame:
+TRUTH_COLUMNS = ("event_id", "id", "kind", "leader")
+
+
+def _read(path: Path, columns: tuple[str, ...] = (), **kwargs: object) -> pd.DataFrame:
+    """A labelled CSV as strings; an empty, non-UTF-8 or malformed file, or one without
+    ``columns``, is one :class:`InputError` naming it."""
     if not path.is_file():
         raise InputError(str(path), "file does not exist", "pass an existing file to --data")
-    return pd.read_csv(path, dtype=str, keep_default_na=False, **kwargs)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, **kwargs)
+    except pd.errors.EmptyDataError:
+        raise InputError(str(path), "is empty (no header, no rows)", _REBUILD) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), f"not UTF-8 (byte {exc.start})", "save it as UTF-8") from None
+    except pd.errors.ParserError as exc:
+        raise InputError(str(path), f"not a valid CSV ({exc})", _REBUILD) from None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(
+            str(path), f"missing column(s) {missing} (its header: {list(frame.columns)})",
+            f"give it the columns {list(columns)}; {_REBUILD}",
+        )  # fmt: skip
+    return frame
+
+
+_REBUILD = (
+    "copy or rebuild it (an events set is a *_feed.csv and its *_truth.csv; `detector bury` writes one)"
+)
 
 
 def classify_files(paths: list[str]) -> DataFiles:
@@ -72,6 +96,8 @@ def classify_files(paths: list[str]) -> DataFiles:
                 raise InputError(
                     raw, f"no truth file {truth.name} beside the feed", "put it next to the feed"
                 )
+            if _read(truth, TRUTH_COLUMNS, encoding="utf-8-sig").empty:  # before any work is done
+                raise InputError(str(truth), "has a header but no rows (no event)", _REBUILD)
             feeds.append((path, truth))
         else:
             raise InputError(
@@ -136,8 +162,8 @@ def load_semeval(pairs_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def read_event_set(feed_path: Path, truth_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """An events feed and its truth as tables of strings, once every truth id is in the feed."""
-    feed = _read(feed_path, encoding="utf-8-sig")
-    truth = _read(truth_path, encoding="utf-8-sig")
+    feed = _read(feed_path, ("id", "bloc"), encoding="utf-8-sig")
+    truth = _read(truth_path, TRUTH_COLUMNS, encoding="utf-8-sig")
     unknown = set(truth["id"]) - set(feed["id"])
     if unknown:
         raise InputError(

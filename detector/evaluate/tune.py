@@ -10,6 +10,14 @@ others held at their current best; the best value is kept; rounds repeat until n
 Grids are built from the config at run time: every numeric or choice key of ``[cluster]`` and
 ``[score]`` that exists gets one, so keys added to the method later are swept without code changes.
 Configs are derived with :func:`dataclasses.replace` only.
+
+Analysts' verdicts (``detector tune --verdicts STORE``, docs/review.md): the best evidence pair
+of every confirmed and every dismissed narrative is a labelled pair. A config's agreement with
+them is the balanced accuracy of its per-language-pair similarity floor on those pairs (the
+share of confirmed pairs it keeps and of dismissed pairs it drops, averaged), and the objective's
+recall term becomes ``(1 - w) * mean event recall + w * agreement`` with ``w`` the verdict
+weight (default 0.5: the analysts' judgement counts as much as all injected event kinds
+together). The false-flag budget still applies to the event feeds alone.
 """
 
 from __future__ import annotations
@@ -26,10 +34,11 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from detector.config import Config
+from detector.config import Config, Section
 from detector.evaluate.data import load_feed_events
 from detector.evaluate.events import evaluate_feed
 from detector.evaluate.metrics import EventScores
+from detector.narratives.groupers import section_key
 from detector.sources.registry import language_pair
 
 log = logging.getLogger(__name__)
@@ -50,8 +59,8 @@ THRESHOLD_GRID = [round(x, 2) for x in np.arange(0.30, 0.701, 0.05)]
 KNOWN_GRIDS: dict[str, list[Any]] = {
     "score.min_similarity": THRESHOLD_GRID,
     "score.max_lag_hours": [24.0, 48.0, 72.0],
-    "cluster.min_cluster_size": [2, 3, 4],
-    "cluster.min_samples": [1, 2, 3],
+    "cluster.hdbscan.min_cluster_size": [2, 3, 4],
+    "cluster.hdbscan.min_samples": [1, 2, 3],
 }
 
 
@@ -60,13 +69,29 @@ class Objective:
     """Mean recall over kinds, subject to at most ``max_false_flags_per_1000`` on every feed."""
 
     max_false_flags_per_1000: float = 2.0
+    verdict_pairs: pd.DataFrame | None = None  # language_pair, similarity, label (1 confirmed)
+    verdict_weight: float = 0.5
 
-    def key(self, scores: list[EventScores]) -> tuple[int, float, float]:
+    def key(self, scores: list[EventScores], config: Config | None = None) -> tuple[int, float, float]:
         """Sort key, larger is better: (within budget, mean recall, -false flags)."""
         recall = float(np.mean([s.mean_recall for s in scores]))
+        if config is not None and self.verdict_pairs is not None and len(self.verdict_pairs):
+            agreement = verdict_agreement(config, self.verdict_pairs)
+            recall = (1 - self.verdict_weight) * recall + self.verdict_weight * agreement
         worst = max(s.false_flags_per_1000 for s in scores)
         feasible = worst <= self.max_false_flags_per_1000
         return (int(feasible), recall if feasible else 0.0, -worst)
+
+
+def verdict_agreement(config: Config, pairs: pd.DataFrame) -> float:
+    """Balanced accuracy of ``config``'s similarity floors on the analysts' labelled pairs."""
+    floors = config.score.min_similarity_by_language_pair
+    floor = pairs["language_pair"].map(lambda lp: floors.get(lp, config.score.min_similarity))
+    kept = pairs["similarity"].to_numpy() >= floor.to_numpy(dtype=float)
+    label = pairs["label"].to_numpy() == 1
+    rates = [float(kept[label].mean())] if label.any() else []
+    rates += [float((~kept[~label]).mean())] if (~label).any() else []
+    return float(np.mean(rates))
 
 
 @dataclass
@@ -100,17 +125,27 @@ class TuneResult:
     chosen: dict[str, Any] = field(default_factory=dict)
 
 
+def split_param(config: Config, param: str) -> tuple[str, str, str | None]:
+    """``(section, key, entry)`` of ``section.key``, ``section.table.key`` (``cluster.hdbscan.
+    min_samples``) or ``section.key.entry`` (an entry of a dict key)."""
+    section, key, *rest = param.split(".", 2)
+    if rest and isinstance(getattr(config.part(section), key), Section):
+        section, (key, *rest) = f"{section}.{key}", rest[0].split(".", 1)
+    return section, key, rest[0] if rest else None
+
+
 def get_param(config: Config, param: str) -> Any:
-    section, key, *sub = param.split(".", 2)
-    value = getattr(getattr(config, section), key)
-    return value.get(sub[0], config.score.min_similarity) if sub else value
+    section, key, entry = split_param(config, param)
+    value = getattr(config.part(section), key)
+    return value.get(entry, config.score.min_similarity) if entry else value
 
 
 def set_param(config: Config, param: str, value: Any) -> Config:
-    """A copy of ``config`` with ``param`` (``section.key`` or ``section.key.subkey``) replaced."""
-    section, key, *sub = param.split(".", 2)
-    if sub:
-        value = {**getattr(getattr(config, section), key), sub[0]: value}
+    """A copy of ``config`` with ``param`` (``section.key``, ``section.table.key`` or
+    ``section.key.entry``) replaced."""
+    section, key, entry = split_param(config, param)
+    if entry:
+        value = {**getattr(config.part(section), key), entry: value}
     return config.override(section, **{key: value})
 
 
@@ -131,11 +166,12 @@ def auto_grid(f: dataclasses.Field[Any], value: Any) -> list[Any]:
 def search_space(config: Config, language_pairs: Iterable[str]) -> dict[str, list[Any]]:
     """Grids for every sweepable key of ``[cluster]``/``[score]`` plus each cross-bloc language pair."""
     space: dict[str, list[Any]] = {}
-    for section in SECTIONS:
-        part = getattr(config, section)
+    grouper = f"cluster.{section_key(config.cluster.grouper)}"  # the options of the grouper in use
+    for section in (*SECTIONS, grouper):
+        part = config.part(section)
         for f in dataclasses.fields(part):
             name = f"{section}.{f.name}"
-            if name in NOT_SWEPT or name == PAIR_THRESHOLDS:
+            if name in NOT_SWEPT or name == PAIR_THRESHOLDS or f.name in part.subsections:
                 continue
             grid = KNOWN_GRIDS.get(name) or auto_grid(f, getattr(part, f.name))
             if len(grid) > 1:
@@ -169,7 +205,7 @@ def coordinate_descent(
         digest = config.method_hash()
         if digest not in seen:  # the same method twice (e.g. the current value) runs once
             scores = evaluate(config)
-            seen[digest] = (scores, objective.key(scores))
+            seen[digest] = (scores, objective.key(scores, config))
         return Trial(param, value, config, *seen[digest])
 
     best = trial("start", None, start)
@@ -211,7 +247,7 @@ def config_to_toml(config: Config, header: list[str]) -> str:
     tables: list[tuple[str, dict[str, Any]]] = []
     for section in config.to_dict():
         lines += ["", f"[{section}]"]
-        for key, value in config.arguments(section).items():
+        for key, value in config.values(section).items():
             if isinstance(value, dict):
                 tables.append((f"{section}.{key}", value))
                 continue
@@ -249,12 +285,15 @@ def tune_on_feeds(
     budget: float,
     rounds: int,
     target_fdr: float | None = None,
+    verdict_pairs: pd.DataFrame | None = None,
+    verdict_weight: float = 0.5,
 ) -> TuneReport:
     """Tune ``config`` (read from ``source``) on ``tune_feeds`` (``(feed, truth)`` pairs) within a
     false-flag ``budget``, and score the start and the tuned config on both splits.
 
     With ``target_fdr`` the run's error rate is fixed there (``[score] target_fdr``, not swept):
-    the sweep then finds the settings that flag the most events at that estimated FDR."""
+    the sweep then finds the settings that flag the most events at that estimated FDR.
+    ``verdict_pairs`` (analysts' labelled pairs) join the objective with ``verdict_weight``."""
     if target_fdr is not None:
         config = set_param(config, TARGET_FDR, target_fdr)
 
@@ -266,7 +305,8 @@ def tune_on_feeds(
     space = search_space(config, languages)
     if target_fdr is not None:
         space.pop(TARGET_FDR, None)
-    result = coordinate_descent(config, space, lambda c: scores_on(tune_feeds, c), Objective(budget), rounds)
+    objective = Objective(budget, verdict_pairs, verdict_weight)
+    result = coordinate_descent(config, space, lambda c: scores_on(tune_feeds, c), objective, rounds)
     seconds = round(time.perf_counter() - clock, 1)
     rows = []
     for label, cfg in (("start", config), ("tuned", result.best)):
@@ -285,6 +325,11 @@ def tune_on_feeds(
         "articles on every tuning feed (coordinate descent over [cluster]/[score] keys).",
         f"Tuned on: {', '.join(str(f) for f, _ in tune_feeds)}",
         f"Held out: {', '.join(str(f) for f, _ in held_feeds) or 'none'}",
+        *(
+            [f"Analysts' verdicts: {len(verdict_pairs)} labelled pairs, weight {verdict_weight}"]
+            if verdict_pairs is not None and len(verdict_pairs)
+            else []
+        ),
         "Changed: " + ("; ".join(f"{p}: {a} -> {b}" for p, (a, b) in changes.items()) or "nothing"),
         "",
         *summary.round(3).to_string(index=False).splitlines(),

@@ -1,5 +1,6 @@
-"""Cluster each sliding time window (sync-graph by default, or HDBSCAN) and link clusters across
-windows and runs into narratives with stable ids.
+"""Cluster each sliding time window (with a grouper: the sync graph by default, or HDBSCAN; see
+:mod:`detector.narratives.groupers`) and link clusters across windows and runs into narratives
+with stable ids.
 
 Windows sit on a fixed grid (multiples of ``step_hours`` since the Unix epoch), so a daily
 incremental run sees exactly the windows a batch run over the same days sees. With HDBSCAN a
@@ -21,18 +22,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import faiss
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from detector.index import CrossBlocSearcher
+from detector.narratives.groupers import Grouper
 from detector.narratives.lineage import Lineage, name_clusters
-from detector.narratives.sync_graph import add_passage_edges, components, csls_edges, unit_components
+from detector.narratives.sync_graph import SyncGraph
 from detector.parallel import Mapper, serial_map
-from detector.params import Constraint, Interval, OneOf, validate_params
+from detector.params import Constraint, Interval, validate_params
 from detector.times import epoch_seconds, to_seconds
 
 log = logging.getLogger(__name__)
@@ -64,128 +65,70 @@ class WindowClusterer:
 
     Parameters
     ----------
-    method : ``"sync-graph"`` (default: mutual cross-bloc CSLS edges, see
-        :mod:`detector.narratives.sync_graph`) or ``"hdbscan"`` (density clusters of all articles).
+    grouper : which articles of a window belong together (:mod:`detector.narratives.groupers`);
+        default :class:`detector.narratives.sync_graph.SyncGraph` with its defaults.
     window_hours : length of each window.
     step_hours : distance between window starts (windows overlap when step < length).
-    csls_k : sync-graph: neighbours in the other bloc that define an article's hubness.
-    mutual_rank : sync-graph: both articles of an edge must be among each other's this many
-        nearest cross-bloc neighbours.
-    min_csls : sync-graph: smallest CSLS score of an edge between whole articles.
-    passage_min_csls : sync-graph with passages: smallest CSLS of an edge from a paragraph of a
-        long article (see :func:`detector.narratives.sync_graph.add_passage_edges`).
-    passage_min_similarity : sync-graph with passages: smallest cosine of such an edge. CSLS
-        alone lifts pairs of two idiosyncratic paragraphs that are barely alike; a paragraph
-        that carries a narrative is also close in absolute terms.
-    min_cluster_size : hdbscan: smallest cluster; 2 keeps a single cross-bloc pair.
-    min_samples : hdbscan: density smoothing; 1 is the least conservative.
-    pca_dims : hdbscan: reduce to this many dimensions first (0 = never); only windows with
-        more than ``4 * pca_dims`` articles are reduced.
-    rescue_similarity : an article left out of every cluster joins the cluster of its most
-        similar clustered article in the window when their cosine reaches this (1.0 = never);
-        this keeps near-copies (republications) of a narrative's article in the narrative.
+    rescue_similarity : an article left out of every narrative joins the narrative of its most
+        similar member article in the window when their cosine reaches this (1.0 = never); this
+        keeps near-copies (republications) of a narrative's article in the narrative.
     link_overlap : a cluster continues a previous-window narrative when the shared members make
         up at least this fraction of the smaller of the two.
-    random_state : seed of the PCA (from ``[run] seed``).
-    searcher : the cross-bloc neighbour search (built from ``[index]``; default exact/auto).
     """
 
     parameter_section: ClassVar[str] = "cluster"
     parameter_constraints: ClassVar[dict[str, Constraint]] = {
-        "method": OneOf(("sync-graph", "hdbscan")),
         "window_hours": Interval(1, 24 * 365),
         "step_hours": Interval(1, 24 * 365),
-        "csls_k": Interval(1, 1000),
-        "mutual_rank": Interval(1, 1000),
-        "min_csls": Interval(-2.0, 2.0),
-        "passage_min_csls": Interval(-2.0, 2.0),
-        "passage_min_similarity": Interval(-1.0, 1.0),
-        "min_cluster_size": Interval(2, 10_000),
-        "min_samples": Interval(1, 10_000),
-        "pca_dims": Interval(0, 4096),
         "rescue_similarity": Interval(-1.0, 1.0),
         "link_overlap": Interval(0.0, 1.0),
-        "random_state": Interval(0, 2**31 - 1),
     }
 
     def __init__(
         self,
-        method: str = "sync-graph",
+        grouper: Grouper | None = None,
         window_hours: int = 72,
         step_hours: int = 24,
-        csls_k: int = 5,
-        mutual_rank: int = 3,
-        min_csls: float = 0.25,
-        passage_min_csls: float = 0.2,
-        passage_min_similarity: float = 0.6,
-        min_cluster_size: int = 2,
-        min_samples: int = 1,
-        pca_dims: int = 50,
         rescue_similarity: float = 0.8,
         link_overlap: float = 0.3,
-        random_state: int = 0,
-        searcher: CrossBlocSearcher | None = None,
     ) -> None:
-        self.method = method
+        self.grouper = grouper
         self.window_hours = window_hours
         self.step_hours = step_hours
-        self.csls_k = csls_k
-        self.mutual_rank = mutual_rank
-        self.min_csls = min_csls
-        self.passage_min_csls = passage_min_csls
-        self.passage_min_similarity = passage_min_similarity
-        self.min_cluster_size = min_cluster_size
-        self.min_samples = min_samples
-        self.pca_dims = pca_dims
         self.rescue_similarity = rescue_similarity
         self.link_overlap = link_overlap
-        self.random_state = random_state
-        self.searcher = searcher
         validate_params(self)
+
+    @property
+    def grouper_(self) -> Grouper:
+        """The grouper in use: the one given, else the default sync graph."""
+        return self.grouper if self.grouper is not None else SyncGraph()
 
     def windows(self, times: pd.Series) -> list[Window]:
         return window_grid(times.min(), times.max(), self.window_hours, self.step_hours)
 
+    def prepare(
+        self,
+        vectors: np.ndarray,
+        blocs: np.ndarray | None,
+        times: np.ndarray | None,
+        units: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> Any:
+        """What the grouper learns from the whole scope (see :meth:`Grouper.prepare`)."""
+        return self.grouper_.prepare(vectors, blocs, times, units, float(self.window_hours))
+
     def cluster_window(
         self, vectors: np.ndarray, blocs: np.ndarray | None = None, times: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Labels (-1 = noise) and membership strengths for one window's articles.
-
-        ``blocs`` and ``times`` (int64 seconds) are required by the sync-graph method.
-        """
-        if self.method == "sync-graph":
-            if blocs is None or times is None:
-                raise ValueError("method 'sync-graph' needs the blocs and times of the window's articles")
-            edges = csls_edges(
-                vectors, blocs, times, self.csls_k, self.mutual_rank, float(self.window_hours), self.searcher
-            )
-            labels, strength = components(len(vectors), edges[edges["csls"] >= self.min_csls])
-        else:
-            labels, strength = self._hdbscan(vectors)
-        return rescue_noise(vectors, labels, strength, self.rescue_similarity)
-
-    def _hdbscan(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # Imported here: hdbscan pulls in scikit-learn and scipy.stats, ~2 s of every run's start
-        # (7 s on loaded cores) that the default method, sync-graph, never uses.
-        import hdbscan
-        from sklearn.decomposition import PCA
-
-        if len(vectors) <= self.min_cluster_size:
-            return np.full(len(vectors), -1), np.zeros(len(vectors))
-        points = vectors
-        if self.pca_dims and len(vectors) > 4 * self.pca_dims:
-            # Why PCA: HDBSCAN's cost grows steeply with dimension; 50 seeded components keep
-            # most of the variance of 512-d sentence vectors (see benchmarks/README.md).
-            reduced = PCA(n_components=self.pca_dims, random_state=self.random_state).fit_transform(vectors)
-            points = reduced / np.maximum(np.linalg.norm(reduced, axis=1, keepdims=True), 1e-12)
-        model = hdbscan.HDBSCAN(
-            min_cluster_size=self.min_cluster_size,
-            min_samples=self.min_samples,
-            metric="euclidean",  # on unit vectors, euclidean order == cosine order
-            core_dist_n_jobs=1,
-        )
-        labels = model.fit_predict(np.asarray(points, dtype=np.float64))
-        return labels, np.asarray(model.probabilities_, dtype=np.float64)
+        """Labels (-1 = noise) and membership strengths of one window's articles, clustered on
+        their own (``blocs`` and ``times``, int64 seconds, are what the sync graph needs)."""
+        prepared = self.prepare(vectors, blocs, times)
+        members = label_window(self, vectors, prepared, (0, len(vectors)))
+        labels = np.full(len(vectors), -1, dtype=np.int64)
+        strength = np.zeros(len(vectors))
+        labels[members["row"].to_numpy()] = members["label"].to_numpy()
+        strength[members["row"].to_numpy()] = members["strength"].to_numpy()
+        return labels, strength
 
     def run(
         self,
@@ -201,14 +144,13 @@ class WindowClusterer:
         ``articles`` (``id, bloc, published_at``) must be sorted by time, ``vectors`` in the same
         order. ``stored_of(window)`` gives the clusters (``narrative_id, article_id``) the store
         holds for a window from earlier runs of the same method (empty if none): asked for each
-        window and for the one before the first, it carries ids across runs (see the module
-        doc for the rule). ``units`` =
-        ``(passage vectors, article row of each passage)`` makes the sync-graph match passages
-        (``[passages] unit = "passage"``); article vectors still serve the rescue step.
+        window and for the one before the first, it carries ids across runs (module doc).
+        ``units`` = ``(passage vectors, article row of each passage)`` makes the sync graph match
+        passages (``[passages] unit = "passage"``); article vectors still serve the rescue step.
 
-        Each window's clustering depends only on its own rows (and the scope-wide edges), so the
-        windows go through ``mapper`` (one after another by default, in parallel under an
-        engine); linking a window to the one before is sequential and happens here, in order.
+        Each window's clustering depends only on its own rows (and what the grouper prepared over
+        the scope), so the windows go through ``mapper`` (in parallel under an engine); linking a
+        window to the one before is sequential and happens here, in order.
         """
         times = epoch_seconds(articles["published_at"])
         bounds = [
@@ -216,8 +158,8 @@ class WindowClusterer:
              int(np.searchsorted(times, to_seconds(w.end), side="left")))
             for w in windows
         ]  # fmt: skip
-        edges = self.scope_edges(articles["bloc"].to_numpy(), times, vectors, units)
-        labelled = mapper(partial(label_window, self, vectors, edges), bounds)
+        prepared = self.prepare(vectors, articles["bloc"].to_numpy(), times, units)
+        labelled = mapper(partial(label_window, self, vectors, prepared), bounds)
         lineage = Lineage()
         step = timedelta(hours=self.step_hours)
         frames: list[pd.DataFrame] = []
@@ -264,30 +206,6 @@ class WindowClusterer:
         extra = pd.DataFrame({"label": rescued_labels[rescued], "row": rescued, "strength": 0.0})
         return pd.concat([members, extra], ignore_index=True)
 
-    def scope_edges(
-        self,
-        blocs: np.ndarray,
-        times: np.ndarray,
-        vectors: np.ndarray,
-        units: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> tuple[pd.DataFrame, np.ndarray | None] | None:
-        """Sync-graph edges over the whole scope and the article of each matching unit (``None``
-        for HDBSCAN): one neighbour search, so each article's hubness is measured over the other
-        bloc within ± the window length of it, not truncated at a window edge."""
-        if self.method != "sync-graph":
-            return None
-        search = (self.csls_k, self.mutual_rank, float(self.window_hours), self.searcher)
-        edges = csls_edges(vectors, blocs, times, *search)
-        edges = edges[edges["csls"] >= self.min_csls]
-        if units is None:
-            return edges, None
-        unit_vectors, unit_article = units
-        passage_edges = csls_edges(unit_vectors, blocs, times, *search, unit_article=unit_article)
-        strong = (passage_edges["csls"] >= self.passage_min_csls) & (
-            passage_edges["similarity"] >= self.passage_min_similarity
-        )
-        return add_passage_edges(edges, passage_edges[strong], unit_article, len(vectors))
-
 
 def rescue_noise(
     vectors: np.ndarray, labels: np.ndarray, strength: np.ndarray, min_similarity: float
@@ -310,25 +228,14 @@ def rescue_noise(
 
 
 def label_window(
-    clusterer: WindowClusterer,
-    vectors: np.ndarray,
-    edges: tuple[pd.DataFrame, np.ndarray | None] | None,
-    bounds: tuple[int, int],
+    clusterer: WindowClusterer, vectors: np.ndarray, prepared: Any, bounds: tuple[int, int]
 ) -> pd.DataFrame:
     """The narratives of the articles in rows ``[lo, hi)`` (one window), as ``label, row,
     strength`` rows (``row`` relative to ``lo``; an article may sit in several narratives with
-    passage units), in time order: the components of the scope edges inside the window
-    (sync-graph) or HDBSCAN of its vectors."""
+    passage units), in time order: the grouper's, with near-copies rescued."""
     lo, hi = bounds
-    if edges is not None:
-        scope_edges, unit_article = edges
-        inside = scope_edges[scope_edges["cn"].between(lo, hi - 1) & scope_edges["ru"].between(lo, hi - 1)]
-        members = unit_components(inside, unit_article)
-        members = clusterer.rescue_members(vectors[lo:hi], members.assign(row=members["row"] - lo))
-    else:
-        labels, strength = clusterer.cluster_window(vectors[lo:hi])
-        kept = np.flatnonzero(labels >= 0)
-        members = pd.DataFrame({"label": labels[kept], "row": kept, "strength": strength[kept]})
+    members = clusterer.grouper_.group(prepared, vectors, bounds)
+    members = clusterer.rescue_members(vectors[lo:hi], members)
     return members.sort_values(["row", "label"], ignore_index=True)  # time order, as stored
 
 

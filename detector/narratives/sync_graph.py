@@ -15,12 +15,15 @@ Narratives are the connected components of those edges.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from detector.index import CrossBlocSearcher
+from detector.params import Constraint, Interval, validate_params
 
 # Article rows and matching units are positions (int64), scores are float64.
 EDGE_DTYPES = {"cn": np.int64, "ru": np.int64, "similarity": np.float64, "csls": np.float64,
@@ -167,3 +170,83 @@ def components(n: int, edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     labels[members["row"].to_numpy()] = members["label"].to_numpy()
     strength[members["row"].to_numpy()] = members["strength"].to_numpy()
     return labels, strength
+
+
+class SyncGraph:
+    """Mutual cross-bloc CSLS edges over the whole scope; a window's narratives are the
+    components of the edges inside it: the grouper ``[cluster] grouper = "sync-graph"`` (default).
+
+    Parameters
+    ----------
+    csls_k : neighbours in the other bloc that define an article's hubness.
+    mutual_rank : both articles of an edge must be among each other's this many nearest
+        cross-bloc neighbours.
+    min_csls : smallest CSLS score of an edge between whole articles.
+    passage_min_csls : with passages: smallest CSLS of an edge from a paragraph of a long article
+        (see :func:`add_passage_edges`).
+    passage_min_similarity : with passages: smallest cosine of such an edge. CSLS alone lifts
+        pairs of two idiosyncratic paragraphs that are barely alike; a paragraph that carries a
+        narrative is also close in absolute terms.
+    searcher : the cross-bloc neighbour search (built from ``[index]``; default exact/auto).
+    """
+
+    parameter_section: ClassVar[str] = "cluster.sync_graph"
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "csls_k": Interval(1, 1000),
+        "mutual_rank": Interval(1, 1000),
+        "min_csls": Interval(-2.0, 2.0),
+        "passage_min_csls": Interval(-2.0, 2.0),
+        "passage_min_similarity": Interval(-1.0, 1.0),
+    }
+
+    def __init__(
+        self,
+        csls_k: int = 5,
+        mutual_rank: int = 3,
+        min_csls: float = 0.25,
+        passage_min_csls: float = 0.2,
+        passage_min_similarity: float = 0.6,
+        searcher: CrossBlocSearcher | None = None,
+    ) -> None:
+        self.csls_k = csls_k
+        self.mutual_rank = mutual_rank
+        self.min_csls = min_csls
+        self.passage_min_csls = passage_min_csls
+        self.passage_min_similarity = passage_min_similarity
+        self.searcher = searcher
+        validate_params(self)
+
+    def prepare(
+        self,
+        vectors: np.ndarray,
+        blocs: np.ndarray | None,
+        times: np.ndarray | None,
+        units: tuple[np.ndarray, np.ndarray] | None,
+        lag_hours: float,
+    ) -> tuple[pd.DataFrame, np.ndarray | None]:
+        """The accepted edges over the whole scope and the article of each matching unit: one
+        neighbour search, so each article's hubness is measured over the other bloc within ±
+        ``lag_hours`` of it, not truncated at a window edge."""
+        if blocs is None or times is None:
+            raise ValueError("the sync graph needs the blocs and times of the articles")
+        search = (self.csls_k, self.mutual_rank, lag_hours, self.searcher)
+        edges = csls_edges(vectors, blocs, times, *search)
+        edges = edges[edges["csls"] >= self.min_csls]
+        if units is None:
+            return edges, None
+        unit_vectors, unit_article = units
+        passage_edges = csls_edges(unit_vectors, blocs, times, *search, unit_article=unit_article)
+        strong = (passage_edges["csls"] >= self.passage_min_csls) & (
+            passage_edges["similarity"] >= self.passage_min_similarity
+        )
+        return add_passage_edges(edges, passage_edges[strong], unit_article, len(vectors))
+
+    def group(
+        self, prepared: tuple[pd.DataFrame, np.ndarray | None], vectors: np.ndarray, bounds: tuple[int, int]
+    ) -> pd.DataFrame:
+        """The components of the scope edges with both ends inside the window."""
+        lo, hi = bounds
+        edges, unit_article = prepared
+        inside = edges[edges["cn"].between(lo, hi - 1) & edges["ru"].between(lo, hi - 1)]
+        members = unit_components(inside, unit_article)
+        return members.assign(row=members["row"] - lo)

@@ -17,10 +17,10 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from detector.embed.embedding import EmbeddingStage
-from detector.embed.passages import PassageMatcher, PassageStage
-from detector.narratives.cluster import CLUSTER_COLUMNS, WindowClusterer, iter_narratives
+from detector.embed.passages import PassageMatcher
+from detector.narratives.cluster import CLUSTER_COLUMNS, WindowClusterer
 from detector.parallel import Mapper, serial_map
+from detector.pipeline.stages import Scope, Stages
 from detector.scoring.decoys import Shift, decoy_shifts, opportunity, shifted_seconds
 from detector.scoring.score import SyncScorer
 from detector.store.store import Store
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class DecoyResult:
+class DecoyRuns:
     """Every decoy's candidates (``decoy`` = its index), the opportunities, and the shifts used."""
 
     candidates: pd.DataFrame
@@ -56,75 +56,34 @@ def matching_lag_hours(clusterer: WindowClusterer, scorer: SyncScorer) -> float:
     return float(max(clusterer.window_hours, scorer.max_lag_hours))
 
 
-def run_decoys(
-    db: Store,
-    clusterer: WindowClusterer,
-    scorer: SyncScorer,
-    embedding: EmbeddingStage,
-    passage_stage: PassageStage | None,
-    scope: pd.DataFrame,
-    scope_vectors: np.ndarray,
-    scope_passages: PassageMatcher | None,
-    copy_similarity: float,
-    mapper: Mapper = serial_map,
-) -> DecoyResult:
-    """Cluster and score ``scorer.decoys`` time-shifted copies of the run's pool.
+def run_decoys(stages: Stages, scope: Scope, db: Store, mapper: Mapper = serial_map) -> DecoyRuns:
+    """Cluster and score ``[score] decoys`` time-shifted copies of the run's pool.
 
-    ``scope_passages`` are the run's own passages (``None`` in article mode); only the history
-    the pool adds is split and looked up again.
-
-    Pairs at ``copy_similarity`` or more (``[links] republication_similarity``: near-verbatim
-    copies, translations included) do not count in a decoy: a copy is a real link whatever its
-    lag (a republication a week later), so it cannot stand for a chance match.
+    The scope's passages are the run's own (``None`` in article mode); only the history the pool
+    adds is split and looked up again.
     """
-    lag = matching_lag_hours(clusterer, scorer)
-    real_opportunity = opportunity(epoch_seconds(scope["published_at"]), scope["bloc"].to_numpy(), lag)
+    lag = matching_lag_hours(stages.clusterer, stages.scorer)
+    articles = scope.articles
+    real_opportunity = opportunity(epoch_seconds(articles["published_at"]), articles["bloc"].to_numpy(), lag)
     # Off, or no cn–ru pair within the lag to calibrate (the run's warnings say why).
-    if not scorer.decoys or not real_opportunity:
-        return DecoyResult(pd.DataFrame(), real_opportunity, 0, [], 0)
-    history = decoy_history(db, scorer, scope)
-    pool = pd.concat([history, scope], ignore_index=True) if len(history) else scope
-    vectors = np.vstack([embedding.vectors(db, history), scope_vectors]) if len(history) else scope_vectors
-    seconds = epoch_seconds(pool["published_at"])
-    span_hours = float(seconds.max() - seconds.min()) / 3600 if len(pool) else 0.0
-    shifts = decoy_shifts(span_hours, lag, scorer.decoys)
+    if not stages.scorer.decoys or not real_opportunity:
+        return DecoyRuns(pd.DataFrame(), real_opportunity, 0, [], 0)
+    history = decoy_history(db, stages.scorer, articles)
+    pool = decoy_pool(stages, scope, db, history)
+    seconds = epoch_seconds(pool.articles["published_at"])
+    span_hours = float(seconds.max() - seconds.min()) / 3600 if len(pool.articles) else 0.0
+    shifts = decoy_shifts(span_hours, lag, stages.scorer.decoys)
     if not shifts:
         log.warning(
             "no decoys: the articles span %.0f h, no more than the matching lag (%.0f h); "
             "q-values are unknown and the timing p-value alone decides",
             span_hours, lag,
         )  # fmt: skip
-        return DecoyResult(pd.DataFrame(), real_opportunity, 0, [], len(pool))
-    matcher = pool_passages(db, embedding, passage_stage, scope_passages, history)
-    units = None if matcher is None else (matcher.vectors, matcher.passages["article_pos"].to_numpy())
-    is_ru = (pool["bloc"] == "ru").to_numpy()
-    is_control = (pool["bloc"] == "control").to_numpy()
-    control, control_vectors = pool[is_control].reset_index(drop=True), vectors[is_control]
+        return DecoyRuns(pd.DataFrame(), real_opportunity, 0, [], len(pool.articles))
     frames, decoy_opportunity = [], 0
     for number, shift in enumerate(shifts):
-        moved = shifted_seconds(seconds, is_ru, shift)
-        order = np.lexsort((pool["id"].to_numpy(), moved))  # time order, ties by feed id
-        articles = pool.iloc[order].reset_index(drop=True)
-        articles["published_at"] = pd.to_datetime(moved[order], unit="s", utc=True)
-        decoy_opportunity += opportunity(moved, pool["bloc"].to_numpy(), lag)
-        decoy_units = None
-        if units is not None:
-            position = np.empty(len(order), dtype=np.int64)
-            position[order] = np.arange(len(order))
-            decoy_units = (units[0], position[units[1]])
-        windows = clusterer.windows(articles["published_at"])
-        clusters, _ = clusterer.run(
-            articles, vectors[order], windows, lambda _w: pd.DataFrame(columns=CLUSTER_COLUMNS),
-            decoy_units, mapper,
-        )  # fmt: skip
-        row_of = pd.Series(np.arange(len(articles)), index=articles["id"])
-        narratives = [
-            (nid, row_of.loc[ids].tolist())
-            for nid, ids in iter_narratives(clusters[["narrative_id", "article_id"]])
-        ]
-        candidates, _ = scorer.score_all(
-            narratives, articles, vectors[order], control, control_vectors, matcher, mapper, copy_similarity
-        )
+        candidates, seen = score_decoy(stages, pool, shift, lag, mapper)
+        decoy_opportunity += seen
         if not candidates.empty:
             frames.append(candidates[["narrative_id", "evidence", "p_value"]].assign(decoy=number))
         log.info("decoy %d (ru shifted %.0f h): %d candidates", number, shift.hours, len(candidates))
@@ -134,36 +93,62 @@ def run_decoys(
             decoy_opportunity / max(real_opportunity, 1),
         )
     found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["evidence", "p_value"])
-    return DecoyResult(found, real_opportunity, decoy_opportunity, shifts, len(pool))
+    return DecoyRuns(found, real_opportunity, decoy_opportunity, shifts, len(pool.articles))
 
 
-def decoy_history(db: Store, scorer: SyncScorer, scope: pd.DataFrame) -> pd.DataFrame:
-    """The stored articles of up to ``null_span_hours`` before the scope (those the pool adds)."""
-    if scope.empty:
-        return scope
-    first = scope["published_at"].min()
+def score_decoy(
+    stages: Stages, pool: Scope, shift: Shift, lag: float, mapper: Mapper = serial_map
+) -> tuple[pd.DataFrame, int]:
+    """One decoy: the pool with its ru articles shifted by ``shift``, clustered window by window
+    exactly as the real run clusters (no stored lineage: a decoy has no history) and scored by
+    the real scorer; its candidates and its opportunity (cn–ru pairs within ``lag``).
+
+    Pairs at ``[links] republication_similarity`` or more (near-verbatim copies, translations
+    included) do not count: a copy is a real link whatever its lag (a republication a week
+    later), so it cannot stand for a chance match.
+    """
+    blocs = pool.articles["bloc"].to_numpy()
+    moved = shifted_seconds(epoch_seconds(pool.articles["published_at"]), blocs == "ru", shift)
+    order = np.lexsort((pool.articles["id"].to_numpy(), moved))  # time order, ties by feed id
+    articles = pool.articles.iloc[order].reset_index(drop=True)
+    articles["published_at"] = pd.to_datetime(moved[order], unit="s", utc=True)
+    shifted = Scope(articles, pool.vectors[order])  # the pool's passages still match by article id
+    clusterer = stages.clusterer
+    clusters, _ = clusterer.run(
+        articles, shifted.vectors, clusterer.windows(articles["published_at"]),
+        lambda _w: pd.DataFrame(columns=CLUSTER_COLUMNS), pool.units(order), mapper,
+    )  # fmt: skip
+    narratives = shifted.narratives(clusters)
+    candidates, _ = stages.scorer.score_all(
+        narratives, articles, shifted.vectors, *pool.control(), pool.passages, mapper,
+        stages.links.republication_similarity,
+    )  # fmt: skip
+    return candidates, opportunity(moved, blocs, lag)
+
+
+def decoy_history(db: Store, scorer: SyncScorer, articles: pd.DataFrame) -> pd.DataFrame:
+    """The stored articles of up to ``null_span_hours`` before ``articles`` (those the pool adds)."""
+    if articles.empty:
+        return articles
+    first = articles["published_at"].min()
     start = (first - timedelta(hours=scorer.null_span_hours)).tz_convert(None).to_pydatetime()
     return db.articles_between(start, first.tz_convert(None).to_pydatetime())
 
 
-def pool_passages(
-    db: Store,
-    embedding: EmbeddingStage,
-    stage: PassageStage | None,
-    scope_passages: PassageMatcher | None,
-    history: pd.DataFrame,
-) -> PassageMatcher | None:
-    """The pool's passages (history rows first, as in the pool): the scope's as the run split and
-    embedded them, and the history's split here, their vectors from the cache."""
-    if stage is None or scope_passages is None:
-        return None
+def decoy_pool(stages: Stages, scope: Scope, db: Store, history: pd.DataFrame) -> Scope:
+    """The scope with ``history`` before it: the history's vectors from the cache and, in passage
+    mode, its passages split here (history rows first, as in the pool); the scope's passages as
+    the run split and embedded them."""
     if history.empty:
-        return scope_passages
-    older = stage.passages(history)
-    older_vectors = embedding.embed_texts(db, older["text"].tolist())[0]
-    scope_rows = scope_passages.passages.assign(
-        article_pos=scope_passages.passages["article_pos"] + len(history)
+        return scope
+    articles = pd.concat([history, scope.articles], ignore_index=True)
+    vectors = np.vstack([stages.embedding.vectors(db, history), scope.vectors])
+    if scope.passages is None:
+        return Scope(articles, vectors)
+    older = stages.splitter.passages(history)
+    older_vectors = stages.embedding.embed_texts(db, older["text"].tolist())[0]
+    recent = scope.passages.passages.assign(article_pos=scope.passages.passages["article_pos"] + len(history))
+    passages = PassageMatcher(
+        pd.concat([older, recent], ignore_index=True), np.vstack([older_vectors, scope.passages.vectors])
     )
-    return PassageMatcher(
-        pd.concat([older, scope_rows], ignore_index=True), np.vstack([older_vectors, scope_passages.vectors])
-    )
+    return Scope(articles, vectors, passages)

@@ -13,14 +13,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from detector.embed.embedding import EmbeddingStage
+from detector.engine_options import ENGINE_CONSTRAINTS
 from detector.parallel import serial_map
-from detector.params import Constraint, OneOf, check_params
+from detector.params import check_params
 from detector.store.store import Store
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-ENGINE_CONSTRAINTS: dict[str, Constraint] = {"kind": OneOf(("local", "ray"))}
 
 
 class Engine(Protocol):

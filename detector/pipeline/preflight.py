@@ -23,6 +23,8 @@ def _fix(exc: OSError, what: str) -> str:
         return f"free space on that disk, or point {what} at another one"
     if exc.errno in (errno.EACCES, errno.EPERM):
         return f"give the user running the detector write access (chown/chmod), or point {what} elsewhere"
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        return f"part of that path is a file, not a folder: point {what} at a folder (or under one)"
     return f"check the path, or point {what} elsewhere"
 
 

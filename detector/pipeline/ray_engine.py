@@ -22,14 +22,14 @@ import pickle
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
-from detector.embed.embedding import EmbeddingStage, make_embedder, require
+from detector.embed.embedding import EmbeddingStage, call_threads, make_embedder, require
+from detector.engine_options import RayOptions
 from detector.errors import DetectorError
 from detector.faults import checkpoint
-from detector.params import Constraint, Interval, validate_params
 from detector.pipeline.shards import read_shard, shard_hashes, shard_path, write_shard
 from detector.store.store import Store
 
@@ -39,47 +39,9 @@ R = TypeVar("R")
 TASKS_PER_CPU = 4  # chunks per CPU for windows and narratives: small enough to balance, few enough to pay off
 
 
-class RayEngine:
-    """Runs the stages on Ray.
-
-    Parameters
-    ----------
-    address : cluster to join (``"auto"``: the one ``ray start --head`` runs on this machine;
-        ``"host:6379"``); ``""`` uses the ``RAY_ADDRESS`` environment variable if set, else the
-        Ray instance this process already started, else starts a private one on this machine.
-    cpus : CPUs of a private instance (0 = every core).
-    workers : embedding actors; each loads the model once and takes ``[embed] threads`` CPUs
-        (0 = as many as the cluster's CPUs allow).
-    object_store_mb : object store of a private instance in MiB (0 = Ray's default, 30 % of RAM).
-    shard_dir : folder for embedding shards (``""`` = ``<store>.shards`` beside the store).
-    shard_texts : texts per embedding shard, in whole ``[embed] batch_size`` batches: what a
-        killed backfill can lose (vectors do not depend on it).
-    """
-
-    parameter_section: ClassVar[str] = "engine"
-    parameter_constraints: ClassVar[dict[str, Constraint]] = {
-        "cpus": Interval(0, 1_000_000),
-        "workers": Interval(0, 1_000_000),
-        "object_store_mb": Interval(0, 2**30),
-        "shard_texts": Interval(1, 2**31 - 1),
-    }
-
-    def __init__(
-        self,
-        address: str = "",
-        cpus: int = 0,
-        workers: int = 0,
-        object_store_mb: int = 0,
-        shard_dir: str = "",
-        shard_texts: int = 1024,
-    ) -> None:
-        self.address = address
-        self.cpus = cpus
-        self.workers = workers
-        self.object_store_mb = object_store_mb
-        self.shard_dir = shard_dir
-        self.shard_texts = shard_texts
-        validate_params(self)
+class RayEngine(RayOptions):
+    """Runs the stages on Ray, with the options of :class:`detector.engine_options.RayOptions`
+    (its constructor)."""
 
     # ---- the cluster ------------------------------------------------------------------------
     def ray(self) -> Any:
@@ -193,7 +155,8 @@ class RayEngine:
             _Encoder,
             fn_constructor_kwargs={
                 "backend": embedding.backend, "model_path": embedding.model_path,
-                "batch_size": embedding.batch_size, "threads": embedding.threads,
+                "batch_size": embedding.batch_size,
+                "threads": call_threads(embedding.backend, embedding.threads),  # the local engine's
             },
             batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=embedding.threads,
             batch_format="numpy",

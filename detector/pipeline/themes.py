@@ -15,15 +15,15 @@ from typing import Any
 
 import pandas as pd
 
-from detector.config import Config
 from detector.embed.embedding import EmbeddingStage
 from detector.embed.passages import PassageStage
+from detector.narratives.cluster import Window
+from detector.pipeline.stages import Stages
 from detector.report.columns import THEME_COLUMNS, THEME_DAILY_COLUMNS, THEME_MEMBER_COLUMNS
 from detector.report.theme_html import ThemeReport
 from detector.store.store import Store
 from detector.themes.lineage import ThemeLineage
 from detector.themes.scope import ThemeScope
-from detector.themes.stage import ThemeStage
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +34,6 @@ class ThemeRun:
 
     report: ThemeReport
     summary: dict[str, Any] = field(default_factory=dict)
-
-
-def theme_stage(config: Config) -> ThemeStage:
-    """The ``[themes]`` stage (whether a daily run calls it is ``enabled``, read by the run)."""
-    options = config.arguments("themes")
-    del options["enabled"]
-    return ThemeStage(**options, random_state=config.run.seed)
 
 
 def theme_period(first: datetime, last: datetime, period_days: int) -> tuple[datetime, datetime]:
@@ -94,18 +87,13 @@ def name_themes(db: Store, run_id: str | None, frames: Any) -> tuple[ThemeReport
     return report, {"lineage": lineage.events_.as_dict()}
 
 
-def run_themes(
-    stage: ThemeStage,
-    db: Store,
-    embedding: EmbeddingStage,
-    passages: PassageStage | None,
-    period: tuple[datetime, datetime],
-    run_id: str | None,
-) -> ThemeRun:
-    """Run the theme stage over ``period`` (naive UTC) and keep its themes under ``run_id``."""
-    scope = theme_scope(db, embedding, passages, *period)
+def run_themes(stages: Stages, db: Store, period: tuple[datetime, datetime], run_id: str | None) -> ThemeRun:
+    """Run the theme stage over ``period`` (naive UTC) and keep its themes under ``run_id``; its
+    units are the run's (passages, or whole articles when ``[passages] unit = "article"``)."""
+    passages = stages.splitter if stages.by_passage else None
+    scope = theme_scope(db, stages.embedding, passages, *period)
     log.info("themes: %d articles, %d units over %s .. %s", len(scope.articles), len(scope.units), *period)
-    result = stage.run(scope)
+    result = stages.themes.run(scope)
     report, named = name_themes(db, run_id, result)
     if run_id is not None:
         db.save_themes(run_id, report.themes, report.members, report.daily)
@@ -114,17 +102,10 @@ def run_themes(
     return ThemeRun(report, summary)
 
 
-def daily_themes(
-    config: Config,
-    db: Store,
-    embedding: EmbeddingStage,
-    passages: PassageStage | None,
-    windows: tuple[datetime, datetime],
-    run_id: str,
-) -> ThemeRun | None:
-    """A daily run's theme step over the period its windows (``[first start, last end)``, naive
-    UTC) imply; ``None`` when ``[themes] enabled = false``."""
-    if not config.themes.enabled:
+def daily_themes(stages: Stages, db: Store, windows: list[Window], run_id: str) -> ThemeRun | None:
+    """A daily run's theme step over the period its windows imply; ``None`` when ``[themes]
+    enabled = false``."""
+    if not stages.with_themes:
         return None
-    period = theme_period(*windows, config.themes.period_days)
-    return run_themes(theme_stage(config), db, embedding, passages, period, run_id)
+    bounds = (windows[0].start.replace(tzinfo=None), windows[-1].end.replace(tzinfo=None))
+    return run_themes(stages, db, theme_period(*bounds, stages.themes.period_days), run_id)

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from detector.config import Config
-from detector.embed.embedding import EmbeddingStage
 from detector.errors import ConfigError, NotFoundError
 from detector.io import file_sha256, write_json
-from detector.pipeline.daily import passage_stage
 from detector.pipeline.manifest import environment
-from detector.pipeline.themes import ThemeRun, run_themes, theme_stage
+from detector.pipeline.stages import Stages
+from detector.pipeline.themes import ThemeRun, run_themes
 from detector.report.columns import THEME_COLUMNS, THEME_DAILY_COLUMNS, THEME_MEMBER_COLUMNS
 from detector.report.theme_html import ThemeReport
 from detector.report.writer import write_table
@@ -50,15 +49,14 @@ def themes_between(config: Config, store: Path, since: datetime, until: datetime
         raise ConfigError(
             f"--until {until:%Y-%m-%d} is not after --since {since:%Y-%m-%d}. Fix: give a later --until."
         )
-    stage = theme_stage(config)
-    embedding = EmbeddingStage(**config.arguments("embed"))
+    stages = Stages.from_config(config)
     with Store(store) as db:
         if not db.scope_size(since, until)[0]:
             raise NotFoundError(
                 f"store {store} holds no article published in [{since:%Y-%m-%d}, {until:%Y-%m-%d}). "
                 "Fix: ingest feeds of those days (detector ingest) or pick dates the store covers."
             )
-        found = run_themes(stage, db, embedding, passage_stage(config, embedding), (since, until), None)
+        found = run_themes(stages, db, (since, until), None)
     manifest = {
         "command": "themes",
         "store": str(store),
@@ -66,7 +64,7 @@ def themes_between(config: Config, store: Path, since: datetime, until: datetime
         "until": until.isoformat(),
         "config": config.to_dict(),
         "seed": config.run.seed,
-        "model_id": embedding.model_id,
+        "model_id": stages.embedding.model_id,
         "themes": found.summary,
         "environment": environment(),
     }

@@ -14,15 +14,12 @@ from typing import Any
 
 import pandas as pd
 
-from detector.config import Config
-from detector.embed.embedding import EmbeddingStage
-from detector.embed.passages import PassageMatcher, PassageStage
-from detector.sources.registry import OutletRegistry
+from detector.pipeline.stages import Scope, Stages
 from detector.store.store import Store
 from detector.watch.output import write_track_reports
-from detector.watch.track import HIT_COLUMNS, Filters, NarrativeTracker, TrackResult
+from detector.watch.track import HIT_COLUMNS, Filters, TrackResult
 from detector.watch.units import Units
-from detector.watch.watchlist import Watchlist, load_watchlist
+from detector.watch.watchlist import WatchedNarrative, Watchlist, load_watchlist
 
 RUN_HIT_COLUMNS = [*HIT_COLUMNS, "discovered"]
 OUTPUT_NAMES = ("watch_hits.csv", "watch_summary.csv", "watch_daily.csv", "watch.html", "watch_manifest.json")
@@ -37,51 +34,31 @@ class Watched:
     flags: pd.DataFrame
 
 
-def tracker_for(config: Config) -> NarrativeTracker:
-    """The tracker ``[watch]`` describes, with ``[score]``'s permutation test and ``[run]``'s seed
-    (the same null model as the discovered narratives)."""
-    options = config.arguments("watch")
-    del options["watchlist"]
-    score = config.arguments("score")
-    return NarrativeTracker(
-        **options,
-        permutations=score["permutations"],
-        null_span_hours=score["null_span_hours"],
-        random_state=config.run.seed,
-    )
-
-
-def watch_passages(config: Config, embedding: EmbeddingStage) -> PassageStage:
-    """The ``[passages]`` splitter. Watched narratives are matched per passage even when the run
-    clusters whole articles (``unit = "article"``): a paragraph of a transcript is what must hit."""
-    options = config.arguments("passages")
-    del options["unit"]
-    return PassageStage(**options, embedding=embedding)
-
-
 def watch_run(
-    config: Config,
+    stages: Stages,
+    scope: Scope,
     db: Store,
-    embedding: EmbeddingStage,
-    registry: OutletRegistry,
-    articles: pd.DataFrame,
     flags: pd.DataFrame,
     members: pd.DataFrame,
-    run_passages: PassageMatcher | None = None,
+    confirmed: tuple[WatchedNarrative, ...] = (),
 ) -> Watched:
-    """Track ``[watch] watchlist`` over the run's ``articles`` (also the calibration background).
+    """Track ``[watch] watchlist`` over the scope's articles (also the calibration background).
 
-    ``run_passages`` are the passages the run split and embedded from the same ``articles`` and
-    ``[passages]`` settings; only a run in article mode (``None``) has them split here."""
-    watchlist = load_watchlist(config.arguments("watch")["watchlist"])
-    scope = articles.reset_index(drop=True).assign(channel_type=articles["outlet"].map(registry.channel_type))
-    if run_passages is None:
-        stage = watch_passages(config, embedding)
-        passages = stage.passages(scope)
-        units = Units(scope, passages, stage.vectors(db, passages))
+    The scope's passages are those the run split and embedded with the same ``[passages]``
+    settings; only a run in article mode (none) has them split here."""
+    # confirmed: narratives analysts confirmed (docs/review.md), watched beside the watchlist's.
+    watchlist = load_watchlist(stages.watchlist) if stages.watchlist else Watchlist((), "")
+    named = {n.id for n in watchlist.narratives}
+    extra = tuple(n for n in confirmed if n.id not in named)
+    watchlist = Watchlist((*watchlist.narratives, *extra), watchlist.path)
+    articles = scope.articles.reset_index(drop=True)
+    articles = articles.assign(channel_type=articles["outlet"].map(stages.registry.channel_type))
+    if scope.passages is None:
+        split = stages.splitter.passages(articles)
+        units = Units(articles, split, stages.splitter.vectors(db, split))
     else:
-        units = Units(scope, run_passages.passages, run_passages.vectors)
-    result = tracker_for(config).track_units(db, embedding, watchlist, units, Filters())
+        units = Units(articles, scope.passages.passages, scope.passages.vectors)
+    result = stages.tracker.track_units(db, stages.embedding, watchlist, units, Filters())
     hits = result.hits
     if not members.empty and not hits.empty:
         flagged = members.groupby("id")["narrative_id"].agg(lambda s: "; ".join(sorted(set(map(str, s)))))

@@ -14,6 +14,8 @@ FLAG_COLUMNS = [
 ]  # fmt: skip
 # Watched narratives a flag's members hit (docs/watchlists.md): only in runs with [watch] watchlist.
 WATCHED_COLUMN = "watched"
+# Analysts' verdicts (docs/review.md), last: only narrative_id and verdict* are read back on import.
+VERDICT_COLUMNS = ["new", "verdict", "verdict_note", "verdict_by", "verdict_at", "review"]
 MEMBER_COLUMNS = [
     "narrative_id", "id", "outlet", "bloc", "language", "channel_type", "published_at", "title", "url",
     "similarity_to_centre", "membership", "rescued", "passage", "passage_start", "passage_end",

@@ -14,9 +14,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from detector.embed.passages import PassageMatcher
 from detector.report.channels import add_channels
 from detector.scoring.amplification import outlet_edges
 from detector.scoring.links import LinkClassifier
+from detector.scoring.score import ARTICLE_KEYS
+from detector.sources.ingest import headline
 from detector.sources.registry import OutletRegistry
 
 
@@ -42,15 +45,16 @@ def assemble_findings(
     vectors: np.ndarray,
     members: pd.DataFrame,
     links: LinkClassifier,
-    *,
-    passages: bool,
+    passages: PassageMatcher | None = None,
 ) -> Findings:
     """The report tables for the scorer's ``flags`` and evidence ``pairs``.
 
-    ``narratives`` are ``(narrative_id, positions)`` into ``articles`` and their ``vectors``;
-    ``members`` the stored ``narrative_id, article_id, membership`` rows; ``passages`` says whether
-    the run matched passages (members then carry the passage of their best pair).
+    ``narratives`` are ``(narrative_id, positions)`` into ``articles`` and their ``vectors``; the
+    scorer's article keys are rows of ``articles`` too. ``members`` are the stored ``narrative_id,
+    article_id, membership`` rows; ``passages`` the run's passages when it matched passages
+    (members then carry the passage of their best pair).
     """
+    flags, pairs = flag_rows(flags, articles), pair_rows(pairs, articles, passages)
     flagged = set(flags["narrative_id"])
     rows, labels = [], {}
     for nid, pos in narratives:
@@ -77,10 +81,62 @@ def assemble_findings(
     pairs = pairs.sort_values(
         ["narrative_id", "pair_rank"], key=lambda s: s.map(order) if s.name == "narrative_id" else s
     )
-    if passages:
+    if passages is not None:
         member_rows = member_rows.merge(member_passages(pairs), on=["narrative_id", "id"], how="left")
     flags, member_rows, pairs = add_channels(flags, member_rows, pairs.reset_index(drop=True), links.registry)
     return Findings(flags, member_rows, pairs, outlet_edges(member_rows, pairs))
+
+
+def flag_rows(flags: pd.DataFrame, articles: pd.DataFrame) -> pd.DataFrame:
+    """The scorer's flag rows with their articles (best pair, each bloc's first) as report
+    columns, and the outlet that published first."""
+    fields = {key: article_fields(key, articles, flags[key].to_numpy()) for key in ARTICLE_KEYS}
+    leader = np.where(
+        flags["direction"] == "ru->cn",
+        fields["first_ru"]["first_ru_outlet"],
+        fields["first_cn"]["first_cn_outlet"],
+    )
+    head = flags.loc[:, :"lag_hours"].assign(leader_outlet=leader)
+    between = flags.loc[:, "best_similarity":"best_pair_lag_hours"]
+    tail = flags.loc[:, "n_articles":]
+    return pd.concat([head, between, *fields.values(), tail], axis=1)
+
+
+def pair_rows(pairs: pd.DataFrame, articles: pd.DataFrame, passages: PassageMatcher | None) -> pd.DataFrame:
+    """The scorer's evidence pairs with both articles (and the matching passages, with their
+    offsets into each article's text) as report columns."""
+    pairs = pairs.reset_index(drop=True)
+    sides = [
+        article_fields(side, articles, pairs[side].to_numpy(), with_language=True) for side in ("cn", "ru")
+    ]
+    rows = pd.concat(
+        [pairs[["narrative_id", "pair_rank"]], *sides, pairs[["similarity", "lag_hours"]]], axis=1
+    )
+    if passages is None:
+        return rows
+    for side in ("cn", "ru"):
+        found = [passages.evidence(int(unit)) for unit in pairs[f"{side}_unit"]]
+        for i, name in enumerate(("passage", "passage_start", "passage_end")):
+            rows[f"{side}_{name}"] = [evidence[i] for evidence in found]
+    return rows
+
+
+def article_fields(
+    prefix: str, articles: pd.DataFrame, rows: np.ndarray, with_language: bool = False
+) -> pd.DataFrame:
+    """``<prefix>_id, _outlet, _published_at, _title, _url`` (and ``_language``) of ``rows`` of
+    ``articles``, one report row each."""
+    chosen = articles.iloc[rows]
+    fields = {
+        f"{prefix}_id": chosen["id"].to_numpy(),
+        f"{prefix}_outlet": chosen["outlet"].to_numpy(),
+        f"{prefix}_published_at": chosen["published_at"].reset_index(drop=True),
+        f"{prefix}_title": [headline(article) for _, article in chosen.iterrows()],
+        f"{prefix}_url": chosen["url"].to_numpy() if "url" in chosen else "",
+    }
+    if with_language:
+        fields[f"{prefix}_language"] = chosen["language"].to_numpy()
+    return pd.DataFrame(fields)
 
 
 def with_theme_ids(findings: Findings, theme_members: pd.DataFrame) -> Findings:

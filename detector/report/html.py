@@ -26,15 +26,17 @@ from detector.io import atomic_writer
 from detector.report.channels import channel_summary, channels_of
 from detector.report.columns import FLAG_COLUMNS
 from detector.report.safety import csp_meta, plain_label, show_bidi_controls
+from detector.report.verdict_page import VERDICT_SCRIPT, VERDICT_STYLE, shown_q_values, verdict_controls
 from detector.sources.ingest import headline
 from detector.times import iso_utc
 
 BLOC_COLOURS = {"cn": "#c62828", "ru": "#1565c0", "control": "#9e9e9e"}
 OTHER_COLOUR = "#6d4c41"
 SUMMARY_COLUMNS = [
-    "rank", "narrative_id", "label", "q_value", "evidence", "p_value", "direction", "lag_hours",
-    "leader_outlet", "best_similarity", "n_articles", "n_cn", "n_ru", "outlets_cn", "outlets_ru", "languages",
-    "channel_path", "language_path", "control_share", "burstiness", "first_seen", "last_seen", "theme_id",
+    "rank", "narrative_id", "new", "verdict", "verdict_note", "label", "q_value", "evidence", "p_value",
+    "direction", "lag_hours", "leader_outlet", "best_similarity", "n_articles", "n_cn", "n_ru", "outlets_cn",
+    "outlets_ru", "languages", "channel_path", "language_path", "control_share", "burstiness", "first_seen",
+    "last_seen", "theme_id",
 ]  # fmt: skip
 # Written by other stages when they run; linked from the page only when present in the folder.
 OPTIONAL_FILES = ("outlets.csv", "outlets.graphml", "themes.csv", "theme_members.csv", "theme_daily.csv",
@@ -57,6 +59,7 @@ section{border-top:2px solid #ccc;margin-top:28px}img{max-width:100%}.muted{colo
 blockquote.passage{margin:6px 0;padding:4px 8px;background:#fafafa;border-left:3px solid #bbb;font-size:13px}
 mark{background:#fff3a0}
 """
+STYLE += VERDICT_STYLE
 
 # Sort on a header click (numbers as numbers, then text, then blanks) and filter rows on every keystroke.
 SCRIPT = """
@@ -79,7 +82,8 @@ SCRIPT = """
     const q = filter.value.trim().toLowerCase();
     let n = 0;
     for (const row of rows) {
-      row.hidden = !(row.textContent.toLowerCase().includes(q) && channelOk(row));
+      const off = row.classList.contains("off");  // set by the review controls' filters
+      row.hidden = off || !(row.textContent.toLowerCase().includes(q) && channelOk(row));
       n += !row.hidden;
     }
     shown.textContent = `${n} of ${rows.length} narratives shown`;
@@ -100,6 +104,7 @@ SCRIPT = """
   update();
 })();
 """
+SCRIPT += VERDICT_SCRIPT  # one script, one hash: the review controls (verdict_page) are part of it
 
 
 def render_report(
@@ -127,8 +132,8 @@ def render_report(
     if flags.empty:
         parts.append("<p>No narrative was flagged in this run.</p>")
     else:
-        parts.append(channel_table(flags, members))
-        parts.append(_summary(flags))
+        flags = shown_q_values(flags, manifest)
+        parts += [channel_table(flags, members), verdict_controls(flags, manifest), _summary(flags)]
         urls, texts = _urls(members), _texts(members)
         for _, flag in flags.iterrows():
             nid = str(flag["narrative_id"])
@@ -215,7 +220,7 @@ def _run_facts(manifest: dict[str, Any], files: Sequence[str]) -> str:
 
 
 def _summary(flags: pd.DataFrame) -> str:
-    extra = [c for c in flags.columns if c not in FLAG_COLUMNS]
+    extra = [c for c in flags.columns if c not in FLAG_COLUMNS and c not in SUMMARY_COLUMNS]
     columns = [c for c in SUMMARY_COLUMNS if c in flags.columns] + extra
     head = "".join(f"<th>{_e(c)}</th>" for c in columns)
     body = []

@@ -76,7 +76,8 @@ def find_narrative(
                 return candidate, flag, members[members["narrative_id"] == narrative_id]
     where = f"run {run_id}" if run_id else f"any finished run in {store}"
     raise NotFoundError(
-        f"narrative {narrative_id} is not flagged in {where}. flags.csv lists the flagged ones."
+        f"narrative {narrative_id} is not flagged in {where}. Fix: pass a narrative_id of that run's "
+        "flags.csv (or --run the run that flagged it)."
     )
 
 

@@ -25,6 +25,7 @@ from detector.report.columns import (
     THEME_COLUMNS,
     THEME_DAILY_COLUMNS,
     THEME_MEMBER_COLUMNS,
+    VERDICT_COLUMNS,
     WATCHED_COLUMN,
 )
 from detector.report.html import write_html_report
@@ -82,8 +83,10 @@ def write_reports(
     """
     manifest_path = out_dir / "manifest.json"
     manifest_path.unlink(missing_ok=True)
-    watched = [WATCHED_COLUMN] if WATCHED_COLUMN in flags.columns else []
-    tables = {"flags": (flags, FLAG_COLUMNS + watched), "members": (members, MEMBER_COLUMNS)}
+    extra = [
+        c for c in [WATCHED_COLUMN, *VERDICT_COLUMNS] if c in flags.columns
+    ]  # runs before verdicts lack them
+    tables = {"flags": (flags, FLAG_COLUMNS + extra), "members": (members, MEMBER_COLUMNS)}
     tables |= {"pairs": (pairs, PAIR_COLUMNS)} if pairs is not None else {}
     tables |= {"outlets": (outlets, EDGE_COLUMNS)} if outlets is not None else {}
     tables |= theme_tables(out_dir, themes)

@@ -36,6 +36,12 @@ class NullEstimate:
         """How many real runs' worth of chance the decoys saw (summed decoy over real opportunity)."""
         return 1 / self.scale if self.scale > 0 else 0.0
 
+    def resolution(self, q_values: np.ndarray) -> float | None:
+        """The q-value the flags at 0 would have if one decoy scored with the weakest of them:
+        below it the decoys cannot resolve a q-value (``None`` when no flag is at 0)."""
+        at_zero = int(np.sum(np.asarray(q_values) == 0))
+        return round(min(1.0, self.scale / at_zero), 4) if at_zero and self.scale > 0 else None
+
     def expected_at(self, scores: np.ndarray) -> np.ndarray:
         """Chance candidates expected at each of ``scores`` or better: the decoys there, scaled."""
         return at_or_above(self.decoy_scores, scores) * self.scale

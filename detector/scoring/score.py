@@ -26,6 +26,7 @@ adding control coverage can only lower it. Flags are ordered by q-value, then ev
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
 
@@ -38,13 +39,44 @@ from detector.params import Constraint, Interval, LanguagePairs, validate_params
 from detector.scoring.evidence import PairBackground, outlet_evidence
 from detector.scoring.fdr import NullEstimate, estimate_null
 from detector.scoring.significance import lag_p_value, narrative_seed
-from detector.sources.ingest import headline
 from detector.sources.registry import language_pair
 from detector.times import HOUR, epoch_seconds
 
 log = logging.getLogger(__name__)
 
 TOP_MEAN = 3  # pairs averaged into the closeness part of the score
+# A candidate's articles, as rows: its best cross-bloc pair and each bloc's first article.
+ARTICLE_KEYS = ("best_cn", "best_ru", "first_cn", "first_ru")
+
+
+@dataclass(frozen=True)
+class CrossPairs:
+    """A narrative's cross-bloc pairs: its cn and ru rows, and over the cn x ru grid each pair's
+    similarity, lag (hours), language pair and whether it counts (within the lag, below the copy
+    similarity); with passages, each side's matching passage rows and which pairs a passage made."""
+
+    cn: np.ndarray
+    ru: np.ndarray
+    sims: np.ndarray
+    lags: np.ndarray
+    pair_keys: np.ndarray
+    within: np.ndarray
+    passages: PassageMatcher | None
+    passage_rows: tuple[np.ndarray, np.ndarray] | None
+    passage_made: np.ndarray
+
+    def content(self, vectors: np.ndarray) -> np.ndarray:
+        """The members' vectors as the narrative sees them (:func:`matching_vectors`)."""
+        if self.passages is None or self.passage_rows is None:
+            return vectors
+        rows, made = self.passage_rows, self.passage_made
+        return matching_vectors(vectors, self.cn, self.ru, self.sims, rows, made, self.passages.vectors)
+
+    def evidence(self, outlets: np.ndarray, background: PairBackground) -> tuple[float, int]:
+        """:func:`detector.scoring.evidence.outlet_evidence` of these pairs; ``outlets`` of every member."""
+        return outlet_evidence(
+            self.sims, self.within, outlets[self.cn], outlets[self.ru], self.pair_keys, background
+        )
 
 
 class SyncScorer:
@@ -153,6 +185,10 @@ class SyncScorer:
         """The candidate row and evidence pairs of one narrative, or ``None`` when it is no
         candidate (flagging is :meth:`select`'s, over all candidates of a run).
 
+        Scores only: the row's articles (:data:`ARTICLE_KEYS`) and each pair's ``cn`` and ``ru``
+        are rows of ``members`` (``cn_unit``, ``ru_unit``: rows of ``passages``);
+        :mod:`detector.report.findings` turns them into report columns.
+
         Only pairs less similar than ``below_similarity`` count: decoy runs pass the similarity
         of a near-verbatim copy, since a copy is a real link at any lag, not a chance match.
 
@@ -170,17 +206,26 @@ class SyncScorer:
         if min(outlets.get("cn", 0), outlets.get("ru", 0)) < self.min_outlets_per_bloc:
             return None
         seconds = epoch_seconds(members["published_at"])
-        sims = vectors[cn] @ vectors[ru].T
-        passage_rows = None
-        passage_made = np.zeros((len(cn), len(ru)), dtype=bool)
-        if passages is not None:
-            ids = members["id"].to_numpy()
-            grid_cn, grid_ru = np.meshgrid(cn, ru, indexing="ij")
-            best, rows_cn, rows_ru = passages.best(list(ids[grid_cn.ravel()]), list(ids[grid_ru.ravel()]))
-            best = best.reshape(sims.shape)
-            passage_made = best >= sims  # pairs whose similarity comes from a passage pair
-            passage_rows = (rows_cn.reshape(sims.shape), rows_ru.reshape(sims.shape))
-            sims = np.maximum(sims, best)
+        cross = self._cross_pairs(members, vectors, cn, ru, seconds, passages, below_similarity)
+        if cross is None:
+            return None
+        return self._candidate(
+            narrative_id, members, vectors, seconds, outlets, cross, control, control_vectors
+        )
+
+    def _cross_pairs(
+        self,
+        members: pd.DataFrame,
+        vectors: np.ndarray,
+        cn: np.ndarray,
+        ru: np.ndarray,
+        seconds: np.ndarray,
+        passages: PassageMatcher | None,
+        below_similarity: float,
+    ) -> CrossPairs | None:
+        """The narrative's cn x ru pairs, or ``None`` when no pair within the lag reaches its
+        language pair's threshold."""
+        sims, passage_rows, passage_made = cross_similarities(members, vectors, cn, ru, passages)
         lags = (seconds[ru][None, :] - seconds[cn][:, None]) / HOUR
         languages = members["language"].to_numpy()
         pair_keys = np.array([[language_pair(languages[i], languages[j]) for j in ru] for i in cn])
@@ -188,26 +233,36 @@ class SyncScorer:
         within = (np.abs(lags) <= self.max_lag_hours) & (sims < below_similarity)
         if not (within & (sims >= thresholds)).any():
             return None
+        return CrossPairs(cn, ru, sims, lags, pair_keys, within, passages, passage_rows, passage_made)
+
+    def _candidate(
+        self,
+        narrative_id: str,
+        members: pd.DataFrame,
+        vectors: np.ndarray,
+        seconds: np.ndarray,
+        outlets: pd.Series,
+        cross: CrossPairs,
+        control: pd.DataFrame | None,
+        control_vectors: np.ndarray | None,
+    ) -> tuple[dict[str, Any], pd.DataFrame] | None:
+        """:meth:`score` for a narrative with a pair over the threshold: ``None`` when it is
+        mostly a shared news event."""
+        cn, ru, sims, lags, within = cross.cn, cross.ru, cross.sims, cross.lags, cross.within
         ranked = np.argsort(-np.where(within, sims, -np.inf), axis=None, kind="stable")
-        ranked = ranked[: min(self.top_pairs, int(within.sum()))]
-        pair_i, pair_j = np.unravel_index(ranked, sims.shape)
+        pair_i, pair_j = np.unravel_index(ranked[: min(self.top_pairs, int(within.sum()))], sims.shape)
         closeness = float(sims[pair_i[:TOP_MEAN], pair_j[:TOP_MEAN]].mean())
-        first_cn = members.iloc[cn[np.argmin(seconds[cn])]]
-        first_ru = members.iloc[ru[np.argmin(seconds[ru])]]
-        lag = (first_ru["published_at"] - first_cn["published_at"]).total_seconds() / HOUR
+        first_cn, first_ru = int(cn[np.argmin(seconds[cn])]), int(ru[np.argmin(seconds[ru])])
+        lag = (
+            members["published_at"].iloc[first_ru] - members["published_at"].iloc[first_cn]
+        ).total_seconds() / HOUR
         p_value = self._p_value(narrative_id, members, seconds, lag)
-        content = vectors
-        if passages is not None and passage_rows is not None:
-            content = matching_vectors(vectors, cn, ru, sims, passage_rows, passage_made, passages.vectors)
+        content = cross.content(vectors)
         n_control, control_outlets = self._control_coverage(members, content, control, control_vectors)
         control_share = n_control / (n_control + len(cn) + len(ru))
         if control_share > self.max_control_share:
             return None
-        outlet_names = members["outlet"].to_numpy()
-        evidence, n_edges = outlet_evidence(
-            sims, within, outlet_names[cn], outlet_names[ru], pair_keys, self.background_
-        )
-        best_cn, best_ru = members.iloc[cn[pair_i[0]]], members.iloc[ru[pair_j[0]]]
+        evidence, n_edges = cross.evidence(members["outlet"].to_numpy(), self.background_)
         row = {
             "narrative_id": narrative_id,
             "q_value": np.nan,
@@ -217,20 +272,19 @@ class SyncScorer:
             "score": round(closeness * (1 - self.control_discount * control_share), 4),
             "direction": "cn->ru" if lag > 0 else "ru->cn" if lag < 0 else "same time",
             "lag_hours": round(lag, 2),
-            "leader_outlet": (first_cn if lag >= 0 else first_ru)["outlet"],
             "best_similarity": round(float(sims[pair_i[0], pair_j[0]]), 4),
             "mean_top_similarity": round(closeness, 4),
             "best_pair_lag_hours": round(float(lags[pair_i[0], pair_j[0]]), 2),
-            **_article_fields("best_cn", best_cn),
-            **_article_fields("best_ru", best_ru),
-            **_article_fields("first_cn", first_cn),
-            **_article_fields("first_ru", first_ru),
+            "best_cn": int(cn[pair_i[0]]),
+            "best_ru": int(ru[pair_j[0]]),
+            "first_cn": first_cn,
+            "first_ru": first_ru,
             "n_articles": len(members),
             "n_cn": len(cn),
             "n_ru": len(ru),
             "outlets_cn": int(outlets.get("cn", 0)),
             "outlets_ru": int(outlets.get("ru", 0)),
-            "languages": " ".join(sorted(set(languages))),
+            "languages": " ".join(sorted(set(members["language"]))),
             "control_coverage": n_control,
             "control_share": round(control_share, 4),
             "control_outlets": "; ".join(control_outlets),
@@ -238,21 +292,9 @@ class SyncScorer:
             "first_seen": members["published_at"].min(),
             "last_seen": members["published_at"].max(),
         }
-        pairs = pd.DataFrame(
-            [
-                {
-                    "narrative_id": narrative_id,
-                    "pair_rank": rank,
-                    **_article_fields("cn", members.iloc[cn[i]], with_language=True),
-                    **_article_fields("ru", members.iloc[ru[j]], with_language=True),
-                    "similarity": round(float(sims[i, j]), 4),
-                    "lag_hours": round(float(lags[i, j]), 2),
-                    **_passage_fields(passages, passage_rows, i, j),
-                }
-                for rank, (i, j) in enumerate(zip(pair_i, pair_j, strict=True), start=1)
-            ]
+        return row, evidence_pairs(
+            narrative_id, cn[pair_i], ru[pair_j], sims, lags, (pair_i, pair_j), cross.passage_rows
         )
-        return row, pairs
 
     def _p_value(self, narrative_id: str, members: pd.DataFrame, seconds: np.ndarray, lag: float) -> float:
         if self.permutations == 0:
@@ -302,7 +344,8 @@ class SyncScorer:
         below_similarity: float = np.inf,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Candidates (most evidence first) and their evidence pairs for ``(narrative_id,
-        article row positions)``. Narratives are scored independently, through ``mapper``;
+        article row positions)``, their articles as rows of ``articles``. Narratives are scored
+        independently, through ``mapper``;
         ``below_similarity`` as in :meth:`score`."""
         scored = mapper(
             partial(
@@ -337,8 +380,12 @@ class SyncScorer:
         timed = candidates[candidates["p_value"] <= self.alpha].copy()
         null = None
         if decoy_candidates is not None:
-            decoys = decoy_candidates.loc[decoy_candidates["p_value"] <= self.alpha, "evidence"].to_numpy()
-            null = estimate_null(timed["evidence"].to_numpy(), decoys, real_opportunity, decoy_opportunity)
+            decoy_evidence = decoy_candidates.loc[
+                decoy_candidates["p_value"] <= self.alpha, "evidence"
+            ].to_numpy()
+            null = estimate_null(
+                timed["evidence"].to_numpy(), decoy_evidence, real_opportunity, decoy_opportunity
+            )
             timed["q_value"] = np.round(null.q_values, 4)
             timed = timed[timed["q_value"] <= self.target_fdr]
         flags = timed.sort_values(
@@ -359,9 +406,65 @@ def _score_one(
 ) -> tuple[dict[str, Any], pd.DataFrame] | None:
     nid, positions = narrative
     members = articles.iloc[positions].reset_index(drop=True)
-    return scorer.score(
+    scored = scorer.score(
         nid, members, vectors[positions], control, control_vectors, passages, below_similarity
     )
+    if scored is None:
+        return None
+    row, pairs = scored
+    rows = np.asarray(positions)  # the narrative's rows -> rows of ``articles``
+    row |= {key: int(rows[row[key]]) for key in ARTICLE_KEYS}
+    return row, pairs.assign(cn=rows[pairs["cn"].to_numpy()], ru=rows[pairs["ru"].to_numpy()])
+
+
+def cross_similarities(
+    members: pd.DataFrame,
+    vectors: np.ndarray,
+    cn: np.ndarray,
+    ru: np.ndarray,
+    passages: PassageMatcher | None,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None, np.ndarray]:
+    """The cn x ru similarity of each cross-bloc pair: its article cosine or, with ``passages``,
+    the better of that and its best passage cosine; with the matching passage rows of each side
+    and which pairs a passage pair made (``None`` and all False without passages)."""
+    sims = vectors[cn] @ vectors[ru].T
+    passage_made = np.zeros((len(cn), len(ru)), dtype=bool)
+    if passages is None:
+        return sims, None, passage_made
+    ids = members["id"].to_numpy()
+    grid_cn, grid_ru = np.meshgrid(cn, ru, indexing="ij")
+    best, rows_cn, rows_ru = passages.best(list(ids[grid_cn.ravel()]), list(ids[grid_ru.ravel()]))
+    best = best.reshape(sims.shape)
+    passage_made = best >= sims  # pairs whose similarity comes from a passage pair
+    return np.maximum(sims, best), (rows_cn.reshape(sims.shape), rows_ru.reshape(sims.shape)), passage_made
+
+
+def evidence_pairs(
+    narrative_id: str,
+    cn_rows: np.ndarray,
+    ru_rows: np.ndarray,
+    sims: np.ndarray,
+    lags: np.ndarray,
+    ranked: tuple[np.ndarray, np.ndarray],
+    passage_rows: tuple[np.ndarray, np.ndarray] | None,
+) -> pd.DataFrame:
+    """The evidence pairs at ``ranked`` (cells of the cn x ru grids, best first): their articles
+    (``cn_rows``, ``ru_rows``: rows of the narrative), similarity, lag and, with passages, the
+    matching passage rows."""
+    pair_i, pair_j = ranked
+    pairs = pd.DataFrame(
+        {
+            "narrative_id": narrative_id,
+            "pair_rank": np.arange(1, len(pair_i) + 1),
+            "cn": cn_rows,
+            "ru": ru_rows,
+            "similarity": [round(float(sims[i, j]), 4) for i, j in zip(pair_i, pair_j, strict=True)],
+            "lag_hours": [round(float(lags[i, j]), 2) for i, j in zip(pair_i, pair_j, strict=True)],
+        }
+    )
+    if passage_rows is not None:  # the passages that matched, rows of ``passages``
+        pairs["cn_unit"], pairs["ru_unit"] = passage_rows[0][pair_i, pair_j], passage_rows[1][pair_i, pair_j]
+    return pairs
 
 
 def matching_vectors(
@@ -393,34 +496,8 @@ def matching_vectors(
     return content
 
 
-def _passage_fields(
-    passages: PassageMatcher | None, rows: tuple[np.ndarray, np.ndarray] | None, i: int, j: int
-) -> dict[str, Any]:
-    """The matching passages of pair (i, j): text and character offsets into each article's text."""
-    if passages is None or rows is None:
-        return {}
-    fields: dict[str, Any] = {}
-    for side, grid in zip(("cn", "ru"), rows, strict=True):
-        text, start, end = passages.evidence(int(grid[i, j]))
-        fields |= {f"{side}_passage": text, f"{side}_passage_start": start, f"{side}_passage_end": end}
-    return fields
-
-
 def burstiness(seconds: np.ndarray, span_hours: float = 24.0) -> float:
     """Largest share of the articles that fall within any ``span_hours`` interval (1 = one burst)."""
     ordered = np.sort(seconds)
     ends = np.searchsorted(ordered, ordered + span_hours * HOUR, side="right")
     return float((ends - np.arange(len(ordered))).max() / len(ordered))
-
-
-def _article_fields(prefix: str, article: pd.Series, with_language: bool = False) -> dict[str, Any]:
-    fields = {
-        f"{prefix}_id": article["id"],
-        f"{prefix}_outlet": article["outlet"],
-        f"{prefix}_published_at": article["published_at"],
-        f"{prefix}_title": headline(article),
-        f"{prefix}_url": article.get("url", ""),
-    }
-    if with_language:
-        fields[f"{prefix}_language"] = article["language"]
-    return fields

@@ -1,22 +1,28 @@
 """Outlet registry: outlet name -> bloc, country, languages, channel type.
 
-The registry is one TOML file (``configs/outlets.toml``); extending it is a one-file change: add
-a table there and ingest, the channel-type columns, the spread paths, the citation matcher and
-the ``--channel-type`` filter pick it up. Feeds that lack ``bloc`` or ``language`` get them from
+The registry is one TOML file (``detector/packaged/outlets.toml``, linked as
+``configs/outlets.toml``); a user's registry (``[ingest] registry``) extends it
+(:meth:`OutletRegistry.extended`). Adding an outlet is a one-file change: add a table there and
+ingest, the channel-type columns, the spread paths, the citation matcher and the
+``--channel-type`` filter pick it up. Feeds that lack ``bloc`` or ``language`` get them from
 here (``language``: the first of the outlet's ``languages``). Languages are read as BCP 47 tags
 reduced to their primary language, as ingest reads a feed's (``zh-CN`` -> ``zh``).
 """
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from detector.errors import ConfigError
 from detector.languages import loose_primary, primary_language
 from detector.sources.lookalikes import name_key
+
+log = logging.getLogger(__name__)
 
 BLOCS = ("cn", "ru", "control")
 CHANNEL_TYPES = ("state_media", "diplomatic", "aggregator", "proxy", "control")
@@ -67,15 +73,38 @@ class OutletRegistry:
     def __len__(self) -> int:
         return len(self.outlets)
 
+    def extended(self, other: OutletRegistry, where: str) -> OutletRegistry:
+        """This registry with ``other``'s outlets: new ones appended, an outlet of the same name
+        replaced in place (with a warning naming what changed), so an unedited copy of this
+        registry changes nothing, order included."""
+        outlets = list(self.outlets)
+        position = {_key(o.name): i for i, o in enumerate(outlets)}
+        for outlet in other.outlets:
+            at = position.get(_key(outlet.name))
+            if at is None:
+                position[_key(outlet.name)] = len(outlets)
+                outlets.append(outlet)
+            elif outlets[at] != outlet:
+                changed = [k for k in vars(outlet) if getattr(outlet, k) != getattr(outlets[at], k)]
+                log.warning("%s changes the packaged outlet %r (%s)", where, outlet.name, ", ".join(changed))
+                outlets[at] = outlet
+        return OutletRegistry(outlets)
+
     @classmethod
     def from_toml(cls, path: str | Path) -> OutletRegistry:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(
-                f"Outlet registry {path} does not exist. Point [ingest] registry at "
-                "configs/outlets.toml (paths are relative to the config file)."
+                f"Outlet registry {path} (from [ingest] registry, relative to the config's folder) does "
+                "not exist. Fix: correct that path, write an editable registry with `detector init DIR`, "
+                'or set registry = "" to use the packaged registry alone.'
             )
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 (byte {exc.start}). Fix: save it as UTF-8.") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: correct that line.") from None
         return cls(
             [_outlet(f'{path}: [outlets."{name}"]', name, e) for name, e in data.get("outlets", {}).items()]
         )
@@ -123,6 +152,7 @@ def _outlet(where: str, name: str, entry: dict[str, Any]) -> Outlet:
     )
 
 
+@lru_cache(maxsize=4096)  # called per background pair (200,000 a run) on a handful of distinct tags
 def language_pair(a: str, b: str) -> str:
     """Canonical, order-free key for a language pair: ``language_pair('ru', 'en') == 'en-ru'``,
     ``language_pair('zh-CN', 'ru-RU') == 'ru-zh'``."""

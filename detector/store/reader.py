@@ -29,6 +29,16 @@ log = logging.getLogger(__name__)
 SNAPSHOT_TRIES = 5
 
 
+def missing_store(path: Path) -> str:
+    """What a command that reads a store says when there is none at ``path``."""
+    where = path if path.is_absolute() else f"{path} (in {Path.cwd()})"
+    return (
+        f"store {where} does not exist{' (it is a folder)' if path.is_dir() else ''}. Fix: pass --store "
+        "the detector.duckdb that `detector run --out DIR` wrote in DIR (default out/), or make one "
+        "with `detector run --input FEED --out out` (or `detector ingest`)."
+    )
+
+
 class StoreReader(Store):
     """:class:`Store` opened read-only; only its reading methods may be used.
 
@@ -39,9 +49,7 @@ class StoreReader(Store):
 
     def __enter__(self) -> StoreReader:
         if not self.path.is_file():
-            raise NotFoundError(
-                f"store {self.path} does not exist. Pass --store with the file `detector run` wrote."
-            )
+            raise NotFoundError(missing_store(self.path))
         check_file(self.path)
         self._shared: IO[str] | None = None
         self._snapshot_dir: Path | None = None

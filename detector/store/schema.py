@@ -65,6 +65,21 @@ CREATE TABLE IF NOT EXISTS flags (
     payload JSON NOT NULL,        -- the flags.csv row, column for column
     PRIMARY KEY (run_id, narrative_id)
 );
+-- The archive's units (detector.store.units): one row per passage of every stored article, as
+-- one splitter configuration (split) cuts it; unit_id numbers them for the archive index.
+CREATE TABLE IF NOT EXISTS units (
+    unit_id BIGINT NOT NULL,      -- from store_meta 'next_unit_id', never reused
+    split VARCHAR NOT NULL,       -- hash of the splitter settings and model
+    article_id VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,  -- of the article text the unit was cut from
+    passage_index INTEGER NOT NULL,
+    published_at TIMESTAMP NOT NULL,
+    text_hash VARCHAR NOT NULL    -- its embedding cache row
+);
+CREATE TABLE IF NOT EXISTS store_meta (
+    key VARCHAR PRIMARY KEY,      -- store_id | next_unit_id | archive_trained:<split>
+    value VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS report_rows (
     run_id VARCHAR NOT NULL,
     report VARCHAR NOT NULL,      -- flags | members | pairs ...
@@ -88,6 +103,25 @@ CREATE TABLE IF NOT EXISTS theme_members (
     published_at TIMESTAMP NOT NULL,  -- UTC
     centrality DOUBLE
 );
+CREATE TABLE IF NOT EXISTS verdicts (  -- append-only: the latest row per target counts
+    seq INTEGER PRIMARY KEY,      -- order of recording, 1, 2, ...
+    kind VARCHAR NOT NULL,        -- narrative | theme
+    target_id VARCHAR NOT NULL,   -- narrative_id or theme_id
+    verdict VARCHAR NOT NULL,     -- confirmed | dismissed | unsure | '' (cleared)
+    previous VARCHAR,             -- the verdict this row replaced (NULL: none before)
+    note VARCHAR NOT NULL,
+    analyst VARCHAR NOT NULL,     -- who (verdict_by)
+    decided_at TIMESTAMP NOT NULL,  -- when the analyst decided (verdict_at), UTC
+    recorded_at TIMESTAMP NOT NULL, -- when it was imported or carried, UTC
+    source VARCHAR NOT NULL,      -- the file imported, or 'lineage'
+    carried_from VARCHAR,         -- lineage: the narrative whose verdict this is
+    run_id VARCHAR,               -- lineage: the run that carried it
+    snapshot JSON                 -- evidence when decided: outlets, channel types, statements
+);
+CREATE TABLE IF NOT EXISTS first_flagged (
+    narrative_id VARCHAR PRIMARY KEY,
+    run_id VARCHAR NOT NULL       -- the first run that flagged it (flags.csv `new`)
+);
 """
 
 
@@ -110,6 +144,13 @@ def create_or_migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     # Stores created before the note column existed get it here (a no-op afterwards).
     con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS note VARCHAR")
     widen_cluster_key(con, path)
+    # Stores made before verdicts existed: their runs' flags were first flagged by the earliest
+    # run that finished with them (a no-op afterwards, as finish_run records each run's).
+    con.execute(
+        "INSERT INTO first_flagged SELECT f.narrative_id, arg_min(f.run_id, r.finished_at) FROM flags f "
+        "JOIN runs r USING (run_id) WHERE r.status = 'done' AND f.narrative_id NOT IN "
+        "(SELECT narrative_id FROM first_flagged) GROUP BY f.narrative_id"
+    )
 
 
 def widen_cluster_key(con: duckdb.DuckDBPyConnection, path: Path) -> None:

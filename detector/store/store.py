@@ -181,6 +181,15 @@ class Store:
         ).fetchone()
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
+    def bloc_counts(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Articles per bloc with ``start <= published_at < end`` (naive UTC bounds)."""
+        rows = self.con_.execute(
+            "SELECT bloc, count(*) FROM articles WHERE published_at >= ? AND published_at < ? "
+            "GROUP BY bloc ORDER BY bloc",
+            [start, end],
+        ).fetchall()
+        return {str(bloc): int(n) for bloc, n in rows}
+
     def count(self, table: str) -> int:
         row = self.con_.execute(f"SELECT count(*) FROM {table}").fetchone()
         return int(row[0]) if row else 0
@@ -277,6 +286,10 @@ class Store:
             con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
             if rows:
                 con.executemany("INSERT INTO flags VALUES (?, ?, ?, ?)", rows)
+            con.execute(
+                "INSERT INTO first_flagged SELECT narrative_id, run_id FROM flags WHERE run_id = ? "
+                "ON CONFLICT DO NOTHING", [run_id]
+            )  # fmt: skip
             con.execute(
                 "UPDATE runs SET status = 'done', finished_at = ?, manifest = ?, note = NULL "
                 "WHERE run_id = ?",
@@ -389,7 +402,8 @@ class Store:
         if row is None or row[0] is None:
             known = ", ".join(self.finished_runs()) or "none"
             raise NotFoundError(
-                f"run {run_id} has not finished in store {self.path}. Finished runs: {known}."
+                f"run {run_id} has not finished in store {self.path}. Finished runs: {known}. Fix: pass "
+                "--run one of them (the first word `detector run` printed), or --store the run's store."
             )
         manifest: dict[str, Any] = json.loads(row[0])
         return manifest

@@ -122,7 +122,7 @@ class TailCalibrator:
         if len(corrected) < MIN_UNITS:
             raise ConfigError(
                 f"only {len(corrected)} passages in scope; calibration needs at least {MIN_UNITS}. "
-                "Widen --since/--until or track over a larger store."
+                "Fix: widen --since/--until, or track over a larger store."
             )
         params = []
         for column in corrected.T:

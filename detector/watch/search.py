@@ -12,10 +12,12 @@ import pandas as pd
 
 from detector.embed.passages import PassageStage
 from detector.errors import ConfigError
+from detector.index.archive import ArchiveIndex
 from detector.sources.registry import OutletRegistry
 from detector.store.store import Store
+from detector.watch.archived import ArchiveScope
 from detector.watch.track import Filters, NarrativeTracker
-from detector.watch.units import best_per_article, load_units
+from detector.watch.units import best_per_article
 from detector.watch.watchlist import WatchedNarrative, Watchlist
 
 SEARCH_COLUMNS = [
@@ -32,8 +34,10 @@ def search(
     filters: Filters | None = None,
     top: int = 20,
     tracker: NarrativeTracker | None = None,
+    archive: ArchiveIndex | None = None,
 ) -> pd.DataFrame:
-    """The ``top`` articles most like ``text`` (after ``filters``), strongest first."""
+    """The ``top`` articles most like ``text`` (after ``filters``), strongest first, found through
+    the store's ``archive`` index (:mod:`detector.watch.archived`)."""
     if not text.strip():
         raise ConfigError(
             'search text is empty; pass a statement, e.g. detector search "US biolabs in Ukraine".'
@@ -42,9 +46,11 @@ def search(
     tracker = tracker or NarrativeTracker()
     calibrator = tracker.calibrator()
     query = Watchlist((WatchedNarrative("query", "query", (text.strip(),)),), "command line")
-    units = load_units(store, stage, registry, filters.since, filters.until)
+    # The tail is fitted on a sample of the scope; only the best candidates are re-scored.
+    scope = ArchiveScope(store, stage, registry, archive or ArchiveIndex(), filters.since, filters.until)
+    sample = scope.calibrated(calibrator, stage.embedding, query)[:2]
+    units = scope.units(stage.embedding, scope.candidates(stage.embedding, query, calibrator, sample, top))
     corrected, raw, _ = tracker.score_units(store, stage.embedding, query, units, calibrator)
-    calibrator.fit(corrected)
     unit_p = calibrator.unit_p_values(corrected)[:, 0]
     article_pos = units.passages["article_pos"].to_numpy()
     best, rows = best_per_article(corrected, article_pos, len(units.articles))

@@ -41,6 +41,8 @@ def xcorr_peak(cn: np.ndarray, ru: np.ndarray, max_lag: int) -> tuple[int, float
     """``(lag, r)`` maximising the Pearson correlation of ``cn[t]`` with ``ru[t + lag]``."""
     best = (0, float("nan"))
     for lag in range(-max_lag, max_lag + 1):
+        if len(cn) - abs(lag) < 3:  # too few days for this lag (a negative end would wrap)
+            continue
         a = cn[max(0, -lag) : len(cn) - max(0, lag)]
         b = ru[max(0, lag) : len(ru) - max(0, -lag)]
         if len(a) < 3 or a.std() == 0 or b.std() == 0:

@@ -18,12 +18,14 @@ import pandas as pd
 
 from detector.embed.embedding import EmbeddingStage
 from detector.embed.passages import PassageStage
+from detector.index.archive import ArchiveIndex
 from detector.params import Constraint, Interval, validate_params
 from detector.sources.registry import OutletRegistry
 from detector.store.store import Store
+from detector.watch.archived import ArchiveScope, ScopeFacts
 from detector.watch.calibrate import BACKGROUND, TailCalibrator
 from detector.watch.timeline import DAILY_COLUMNS, SUMMARY_COLUMNS, LeadLag
-from detector.watch.units import Units, best_per_article, load_units, unit_scores
+from detector.watch.units import Units, best_per_article, unit_scores
 from detector.watch.watchlist import Watchlist
 
 log = logging.getLogger(__name__)
@@ -146,26 +148,44 @@ class NarrativeTracker:
         registry: OutletRegistry,
         watchlist: Watchlist,
         filters: Filters | None = None,
+        archive: ArchiveIndex | None = None,
     ) -> TrackResult:
         """Hits and summaries of every watched narrative over the store's articles in
-        ``[since, until)``, which are also the background the scores are calibrated against."""
+        ``[since, until)``, which are also the background the scores are calibrated against (a
+        sample of it; the hits come through the store's ``archive`` index,
+        :mod:`detector.watch.archived`)."""
         filters = filters or Filters()
-        units = load_units(store, stage, registry, filters.since, filters.until)
-        return self.track_units(store, stage.embedding, watchlist, units, filters)
+        calibrator = self.calibrator()
+        scope = ArchiveScope(store, stage, registry, archive or ArchiveIndex(), filters.since, filters.until)
+        ids, corrected, facts = scope.calibrated(calibrator, stage.embedding, watchlist)
+        units = scope.units(
+            stage.embedding, scope.candidates(stage.embedding, watchlist, calibrator, (ids, corrected))
+        )
+        return self.track_units(store, stage.embedding, watchlist, units, filters, calibrator, facts)
 
     def track_units(
-        self, store: Store, embedding: EmbeddingStage, watchlist: Watchlist, units: Units, filters: Filters
+        self,
+        store: Store,
+        embedding: EmbeddingStage,
+        watchlist: Watchlist,
+        units: Units,
+        filters: Filters,
+        fitted: TailCalibrator | None = None,
+        scope: ScopeFacts | None = None,
     ) -> TrackResult:
-        calibrator, lead_lag = self.calibrator(), self.lead_lag()
+        """The tracking of :meth:`track` over loaded ``units``, calibrated on them, or by ``fitted``
+        (then ``units`` hold the candidates and ``scope`` describes the scope they came from)."""
+        calibrator, lead_lag = fitted or self.calibrator(), self.lead_lag()
         corrected, raw, best_statement = self.score_units(store, embedding, watchlist, units, calibrator)
-        calibrator.fit(corrected)
+        if fitted is None:
+            calibrator.fit(corrected)
         unit_p = calibrator.unit_p_values(corrected)
         article_pos = units.passages["article_pos"].to_numpy()
         n_articles = len(units.articles)
         best, rows = best_per_article(corrected, article_pos, n_articles)
         statements = [s for _, s in watchlist.statements()]
         hit_frames, summaries, dailies = [], [], []
-        days = _days(units.articles)
+        days = _days(units.articles) if scope is None else _span(scope.first, scope.last)
         for k, narrative in enumerate(watchlist.narratives):
             has = rows[:, k] >= 0
             p = np.ones(n_articles)
@@ -179,8 +199,8 @@ class NarrativeTracker:
             dailies.append(lead_lag.daily_rows(narrative.id, hits, days))
         hits = pd.concat(hit_frames, ignore_index=True) if hit_frames else pd.DataFrame(columns=HIT_COLUMNS)
         facts: dict[str, object] = {
-            "articles_in_scope": n_articles,
-            "passages_in_scope": len(units.passages),
+            "articles_in_scope": n_articles if scope is None else scope.articles,
+            "passages_in_scope": len(units.passages) if scope is None else scope.units,
             "narratives": len(watchlist),
             "hits": len(hits),
             "alpha": self.alpha,
@@ -191,7 +211,12 @@ class NarrativeTracker:
                 for n, fit in zip(watchlist.narratives, calibrator.tail_, strict=True)
             },
         }
-        log.info("track: %d hits of %d narratives over %d articles", len(hits), len(watchlist), n_articles)
+        log.info(
+            "track: %d hits of %d narratives over %s articles",
+            len(hits),
+            len(watchlist),
+            facts["articles_in_scope"],
+        )
         summary = pd.DataFrame(summaries).reindex(columns=SUMMARY_COLUMNS)
         daily = pd.concat(dailies, ignore_index=True) if dailies else pd.DataFrame(columns=DAILY_COLUMNS)
         return TrackResult(hits, summary, daily, facts)
@@ -245,4 +270,13 @@ def _days(articles: pd.DataFrame) -> pd.DatetimeIndex:
     when = pd.to_datetime(articles["published_at"], utc=True)
     if when.empty:
         return pd.DatetimeIndex([], tz="UTC")
-    return pd.date_range(when.min().floor("D"), when.max().floor("D"), freq="D")
+    return _span(when.min(), when.max())
+
+
+def _span(first: pd.Timestamp | None, last: pd.Timestamp | None) -> pd.DatetimeIndex:
+    """Every day from ``first`` to ``last`` (UTC; naive stamps are UTC)."""
+    if first is None or last is None:
+        return pd.DatetimeIndex([], tz="UTC")
+    first = first.tz_localize("UTC") if first.tzinfo is None else first
+    last = last.tz_localize("UTC") if last.tzinfo is None else last
+    return pd.date_range(first.floor("D"), last.floor("D"), freq="D")

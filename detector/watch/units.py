@@ -1,5 +1,6 @@
-"""The units a watchlist is matched against: every stored article in scope, split into passages
-(the same splitter and embedding cache as the daily run), and their raw scores.
+"""The units a watchlist is matched against: articles split into passages (the same splitter and
+embedding cache as the daily run; over the store, the candidates :mod:`detector.watch.archived`
+finds), and their raw scores.
 
 A unit's score for a narrative is its best cosine over the narrative's statements; an article's
 is its best unit's, and that unit is the evidence (a paragraph of a long transcript can hit).
@@ -14,10 +15,6 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from detector.embed.passages import PassageStage
-from detector.sources.registry import OutletRegistry
-from detector.store.store import Store
-
 log = logging.getLogger(__name__)
 
 FAR_PAST = datetime(1900, 1, 1)
@@ -31,23 +28,6 @@ class Units:
     articles: pd.DataFrame
     passages: pd.DataFrame
     vectors: np.ndarray
-
-
-def load_units(
-    store: Store,
-    stage: PassageStage,
-    registry: OutletRegistry,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> Units:
-    """Every article of ``store`` with ``since <= published_at < until`` (naive UTC), with a
-    ``channel_type`` column, split into passages; vectors come from the cache (missing ones are
-    embedded and cached, so a store filled by ``detector ingest`` works too)."""
-    articles = store.articles_between(since or FAR_PAST, until or FAR_FUTURE).reset_index(drop=True)
-    articles["channel_type"] = articles["outlet"].map(registry.channel_type)
-    passages = stage.passages(articles)
-    vectors = stage.vectors(store, passages) if len(passages) else np.zeros((0, 1), dtype=np.float32)
-    return Units(articles, passages, vectors)
 
 
 def unit_scores(

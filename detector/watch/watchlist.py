@@ -65,17 +65,22 @@ def _strings(value: object, where: str, key: str, *, required: bool) -> tuple[st
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}: '{key}' must be a list of strings, saw {value!r}.")
+        raise ConfigError(
+            f'{where}: \'{key}\' must be a list of strings, saw {value!r}. Fix: write {key} = ["...", "..."].'
+        )
     cleaned = tuple(v.strip() for v in value if v.strip())
     if required and not cleaned:
-        raise ConfigError(f"{where}: '{key}' is empty; give at least one non-empty statement.")
+        raise ConfigError(f"{where}: '{key}' is empty. Fix: give at least one non-empty statement.")
     return cleaned
 
 
 def narrative_from_dict(entry: object, where: str) -> WatchedNarrative:
     """Build one narrative from its TOML table; ``where`` names it in errors."""
     if not isinstance(entry, dict):
-        raise ConfigError(f"{where}: must be a table ([[narrative]]), saw {entry!r}.")
+        raise ConfigError(
+            f"{where}: must be a table ([[narrative]]), saw {entry!r}. Fix: write each narrative as a "
+            "[[narrative]] table (docs/watchlists.md)."
+        )
     name_hint = f" (id {entry['id']!r})" if isinstance(entry.get("id"), str) else ""
     where = f"{where}{name_hint}"
     for key in entry:
@@ -83,18 +88,28 @@ def narrative_from_dict(entry: object, where: str) -> WatchedNarrative:
             close = difflib.get_close_matches(key, REQUIRED + OPTIONAL, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise ConfigError(
-                f"{where}: unknown key '{key}'.{hint} Allowed: {', '.join(REQUIRED + OPTIONAL)}."
+                f"{where}: unknown key '{key}'.{hint} Fix: rename or remove it; allowed: "
+                f"{', '.join(REQUIRED + OPTIONAL)}."
             )
     for key in REQUIRED:
         if key not in entry:
-            raise ConfigError(f"{where}: missing required key '{key}'.")
+            raise ConfigError(
+                f"{where}: missing required key '{key}'. Fix: add it (every narrative needs "
+                f"{', '.join(REQUIRED)})."
+            )
     nid, name, notes = entry["id"], entry["name"], entry.get("notes", "")
     if not isinstance(nid, str) or not ID_PATTERN.match(nid):
-        raise ConfigError(f"{where}: 'id' must be letters, digits, '-' or '_' (saw {nid!r}).")
+        raise ConfigError(
+            f"{where}: 'id' must be letters, digits, '-' or '_' (saw {nid!r}). Fix: write it so, in quotes."
+        )
     if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"{where}: 'name' must be a non-empty string, saw {name!r}.")
+        raise ConfigError(
+            f"{where}: 'name' must be a non-empty string, saw {name!r}. Fix: name it, in quotes."
+        )
     if not isinstance(notes, str):
-        raise ConfigError(f"{where}: 'notes' must be a string, saw {notes!r}.")
+        raise ConfigError(
+            f"{where}: 'notes' must be a string, saw {notes!r}. Fix: write it as one quoted string."
+        )
     return WatchedNarrative(
         id=nid,
         name=name.strip(),
@@ -110,19 +125,22 @@ def watchlist_from_dict(data: dict[str, Any], where: str = "watchlist") -> Watch
     for key in data:
         if key not in TOP_LEVEL:
             raise ConfigError(
-                f"{where}: unknown top-level key '{key}'; a watchlist holds only [[narrative]] tables."
+                f"{where}: unknown top-level key '{key}'; a watchlist holds only [[narrative]] tables. Fix: "
+                "remove it, or move it into a narrative's table."
             )
     entries = data.get("narrative", [])
     if not isinstance(entries, list) or not entries:
         raise ConfigError(
-            f"{where}: no narratives. Add at least one [[narrative]] table with id, name and "
-            "statements (see docs/watchlists.md)."
+            f"{where}: no narratives. Fix: add at least one [[narrative]] table with id, name and "
+            "statements (docs/watchlists.md; `detector init DIR` writes a starter watchlist)."
         )
     narratives, seen = [], set()
     for number, entry in enumerate(entries, start=1):
         narrative = narrative_from_dict(entry, f"{where}: narrative {number}")
         if narrative.id in seen:
-            raise ConfigError(f"{where}: narrative {number}: id {narrative.id!r} is used twice.")
+            raise ConfigError(
+                f"{where}: narrative {number}: id {narrative.id!r} is used twice. Fix: give each its own id."
+            )
         seen.add(narrative.id)
         narratives.append(narrative)
     return Watchlist(tuple(narratives), where)
@@ -132,11 +150,18 @@ def load_watchlist(path: str | Path) -> Watchlist:
     """Read and check a watchlist TOML file."""
     path = Path(path)
     if not path.is_file():
+        where = path if path.is_absolute() else f"{path} (in {Path.cwd()})"
         raise ConfigError(
-            f"watchlist {path} does not exist; pass a TOML file such as configs/watchlist.toml."
+            f"watchlist {where} does not exist{' (it is a folder)' if path.is_dir() else ''}. Fix: "
+            "pass the path of a watchlist TOML (docs/watchlists.md); `detector init DIR` writes a "
+            "starter one, DIR/watchlist.toml."
         )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 (byte {exc.start}). Fix: save it as UTF-8 (iconv -f <its encoding> -t utf-8)."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
+        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: correct that line.") from None
     return watchlist_from_dict(data, str(path))

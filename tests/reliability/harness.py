@@ -19,7 +19,7 @@ from detector.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs" / "default.toml"
-TABLES = ("articles", "embeddings", "clusters", "flags")
+TABLES = ("articles", "embeddings", "clusters", "flags", "verdicts")
 REPORTS = ("flags.csv", "members.csv", "pairs.csv", "outlets.csv", "outlets.graphml")
 
 
@@ -99,7 +99,7 @@ def warm_copy(source_store: Path, target_store: Path) -> None:
     target_store.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source_store, target_store)
     with Store(target_store) as db, db.transaction() as con:
-        for table in ("articles", "runs", "clusters", "flags"):
+        for table in ("articles", "runs", "clusters", "flags", "verdicts", "first_flagged"):
             con.execute(f"DELETE FROM {table}")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from detector.faults import POINTS
+from detector.faults import POINTS, PRUNE_POINTS
 from detector.store.store import Store
 from tests.reliability import harness
 from tests.reliability.conftest import Reference
@@ -28,7 +28,9 @@ def test_reference_run_is_complete(reference: Reference, small_feed_texts: int) 
     assert (reference.store.parent / "detector.duckdb.lock").read_text() == ""
 
 
-@pytest.mark.parametrize("point", [p for p in POINTS if p not in ("embed_batch", "shard_written")])
+@pytest.mark.parametrize(
+    "point", [p for p in POINTS if p not in ("embed_batch", "shard_written", *PRUNE_POINTS)]
+)
 def test_kill_at_a_stage_then_rerun_equals_an_uninterrupted_run(
     reference: Reference, tmp_path: Path, point: str
 ) -> None:

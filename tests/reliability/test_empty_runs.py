@@ -14,7 +14,7 @@ import pytest
 
 from detector.config import Config
 from detector.pipeline.daily import run_daily
-from detector.report.columns import FLAG_COLUMNS, MEMBER_COLUMNS, PAIR_COLUMNS
+from detector.report.columns import FLAG_COLUMNS, MEMBER_COLUMNS, PAIR_COLUMNS, VERDICT_COLUMNS
 from detector.store.store import Store
 from tests.conftest import SAMPLE_FEED
 from tests.reliability import harness
@@ -58,7 +58,7 @@ REASONS = {
 
 def configured(config: Config, unit: str, method: str) -> Config:
     return replace(
-        config, passages=replace(config.passages, unit=unit), cluster=replace(config.cluster, method=method)
+        config, passages=replace(config.passages, unit=unit), cluster=replace(config.cluster, grouper=method)
     )
 
 
@@ -80,7 +80,8 @@ def test_no_cross_bloc_edge_gives_empty_reports_and_says_why(
         summary = run_daily(configured(default_config, unit, method), [str(feed)], out, store)
 
     assert summary.n_flags == 0
-    for name, columns in (("flags", FLAG_COLUMNS), ("members", MEMBER_COLUMNS), ("pairs", PAIR_COLUMNS)):
+    flag_columns = FLAG_COLUMNS + VERDICT_COLUMNS  # every run's flags.csv has the analysts' columns
+    for name, columns in (("flags", flag_columns), ("members", MEMBER_COLUMNS), ("pairs", PAIR_COLUMNS)):
         written = pd.read_csv(out / f"{name}.csv", encoding="utf-8-sig")
         assert written.empty
         assert list(written.columns) == columns
