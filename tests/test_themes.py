@@ -29,7 +29,6 @@ from detector.themes.sync import (
     burst_days,
     cross_correlation,
     daily_counts,
-    pair_leader,
     shared_burst,
     theme_timing,
 )
@@ -103,19 +102,19 @@ def test_theme_timing_leader_lag_and_bursts() -> None:
     is_cn = np.array([True, True, False, False])
     timing = theme_timing(hours, outlets, is_cn, 1000, 7, 72)
     assert timing.first_ru == pytest.approx(24 * 1000 + 5)
-    # Pairs: RT leads CGTN and Xinhua, TASS follows both: a tie, broken by the first member (RT).
-    assert timing.leader == "ru"
+    assert timing.leader == "ru"  # RT, 5 h before CGTN
+    assert timing.lag_hours == pytest.approx(5.0)
     assert all(1000 <= d < 1007 for d in timing.burst_days)
 
 
-def test_the_leader_is_voted_by_outlet_pairs_not_decided_by_one_stray_member() -> None:
-    # One early cn item (an unrelated passage let in), then ru leads every other cn outlet.
-    hours = np.array([0.0, 30.0, 31.0, 32.0, 20.0, 21.0, 22.0])
-    outlets = np.array(["CCTV", "CGTN", "Xinhua", "Global Times", "RT", "TASS", "Sputnik"])
-    is_cn = np.array([True, True, True, True, False, False, False])
-    leader, lag = pair_leader(hours, outlets, is_cn)
-    assert leader == "ru"  # 9 pairs ru first, 3 cn first
-    assert lag == pytest.approx(9.5)  # median of the 12 follower-minus-leader gaps
+def test_the_bloc_of_the_earliest_member_leads_by_the_gap_between_the_blocs_firsts() -> None:
+    hours = np.array([30.0, 31.0, 20.0, 21.0])
+    outlets = np.array(["CGTN", "Xinhua", "RT", "TASS"])
+    is_cn = np.array([True, True, False, False])
+    timing = theme_timing(hours, outlets, is_cn, 0, 3, 72)
+    assert (timing.leader, timing.lag_hours) == ("ru", pytest.approx(10.0))
+    timing = theme_timing(hours, outlets, ~is_cn, 0, 3, 72)  # the blocs swapped: cn first at 20 h
+    assert (timing.leader, timing.lag_hours) == ("cn", pytest.approx(10.0))
 
 
 def test_shared_burst_counts_the_weaker_blocs_outlets_within_the_lag() -> None:

@@ -54,6 +54,7 @@ def warm_store(tmp_path_factory: pytest.TempPathFactory, default_config: Config)
 
 
 def themes_of(tmp_path: Path, warm: Path, config: Config, extra: pd.DataFrame | None) -> ThemeRun:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     feed = tmp_path / "feed.csv"
     background = pd.read_csv(BACKGROUND, dtype=str, keep_default_na=False)
     pd.concat([background, extra]).to_csv(feed, index=False)

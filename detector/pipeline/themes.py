@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from detector.embed.embedding import EmbeddingStage
-from detector.embed.passages import PassageStage
 from detector.narratives.cluster import Window
 from detector.pipeline.stages import Stages
 from detector.report.columns import THEME_COLUMNS, THEME_DAILY_COLUMNS, THEME_MEMBER_COLUMNS
@@ -41,30 +41,25 @@ def theme_period(first: datetime, last: datetime, period_days: int) -> tuple[dat
     return min(first, last - timedelta(days=period_days)), last
 
 
-def theme_scope(
-    db: Store, embedding: EmbeddingStage, passages: PassageStage | None, start: datetime, end: datetime
-) -> ThemeScope:
-    """The period's articles and units from the store, with vectors from its embedding cache
-    (embedding only what it lacks: none after a run, whose texts it cached)."""
+def theme_scope(db: Store, embedding: EmbeddingStage, start: datetime, end: datetime) -> ThemeScope:
+    """The period's articles from the store, with vectors from its embedding cache (embedding only
+    what it lacks: none after a run, whose texts it cached). Discovery's units are the cn and ru
+    articles whole: passages as units measured worse (campaigns_2024: 2 of 3 campaigns grouped,
+    against 9 of 11 with articles; docs/evaluation.md "Themes"), so a long transcript joins a
+    theme by its article vector."""
     articles = db.articles_between(start, end)
     if not articles.empty:  # the null shifts over days that hold data, not over an empty store
         stamps = articles["published_at"].dt.tz_localize(None)
         start = max(start, stamps.min().floor("D").to_pydatetime())
         end = min(end, (stamps.max().floor("D") + pd.Timedelta(days=1)).to_pydatetime())
-    vectors = embedding.embed_texts(db, embedding.texts(articles))[0]
-    matched = articles[articles["bloc"] != "control"]
-    if passages is not None:
-        units = passages.passages(matched.reset_index(drop=True))
-        units["article_pos"] = matched.index.to_numpy()[units["article_pos"].to_numpy()]
-        unit_vectors = embedding.embed_texts(db, units["text"].tolist())[0]
-    else:  # [passages] unit = "article": every article is one unit, its article vector
-        units = pd.DataFrame({
-            "article_pos": matched.index.to_numpy(), "kind": "whole", "start": 0, "end": 0,
-            "text": [embedding.texts(articles)[i] for i in matched.index],
-        })  # fmt: skip
-        unit_vectors = vectors[matched.index.to_numpy()]
+    texts = embedding.texts(articles)
+    vectors = embedding.embed_texts(db, texts)[0]
+    matched = np.flatnonzero((articles["bloc"] != "control").to_numpy())
+    units = pd.DataFrame({
+        "article_pos": matched, "kind": "whole", "start": 0, "end": 0, "text": [texts[i] for i in matched],
+    })  # fmt: skip
     aware = (pd.Timestamp(start, tz="UTC").to_pydatetime(), pd.Timestamp(end, tz="UTC").to_pydatetime())
-    return ThemeScope(articles, vectors, units.reset_index(drop=True), unit_vectors, *aware)
+    return ThemeScope(articles, vectors, units, vectors[matched], *aware)
 
 
 def name_themes(db: Store, run_id: str | None, frames: Any) -> tuple[ThemeReport, dict[str, Any]]:
@@ -88,10 +83,8 @@ def name_themes(db: Store, run_id: str | None, frames: Any) -> tuple[ThemeReport
 
 
 def run_themes(stages: Stages, db: Store, period: tuple[datetime, datetime], run_id: str | None) -> ThemeRun:
-    """Run the theme stage over ``period`` (naive UTC) and keep its themes under ``run_id``; its
-    units are the run's (passages, or whole articles when ``[passages] unit = "article"``)."""
-    passages = stages.splitter if stages.by_passage else None
-    scope = theme_scope(db, stages.embedding, passages, *period)
+    """Run the theme stage over ``period`` (naive UTC) and keep its themes under ``run_id``."""
+    scope = theme_scope(db, stages.embedding, *period)
     log.info("themes: %d articles, %d units over %s .. %s", len(scope.articles), len(scope.units), *period)
     result = stages.themes.run(scope)
     report, named = name_themes(db, run_id, result)

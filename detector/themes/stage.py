@@ -2,7 +2,7 @@
 how the two blocs move together, and how likely that is chance (docs/method.md, "Themes").
 
 :class:`ThemeStage` is the ``[themes]`` section. It reads a :class:`ThemeScope` (the period's
-articles with the units discovery groups: passages of long articles, short items whole) and
+articles with the units discovery groups; the pipeline gives the cn and ru articles whole) and
 returns a :class:`ThemeResult` of the frames of ``THEMES_INTERFACE.md`` with a provisional
 integer ``key`` per theme; stable ``theme_id`` s are given by lineage in the pipeline.
 """

@@ -64,26 +64,6 @@ def within_days(above: np.ndarray, lag_days: int) -> np.ndarray:
     return near
 
 
-def pair_leader(hours: np.ndarray, outlets: np.ndarray, is_cn: np.ndarray) -> tuple[str, float]:
-    """Who leads, by outlets: each outlet at its first member, over every (cn outlet, ru outlet)
-    pair, the bloc that published first in more pairs (ties: the bloc of the first member), and
-    the median of the follower's first minus the leader's first over the pairs (hours).
-
-    By pairs rather than by the first member alone, one stray early member (a passage of an
-    unrelated long story that discovery let in) cannot decide: it is one outlet's vote."""
-    firsts: dict[tuple[bool, str], float] = {}
-    for hour, outlet, cn in zip(hours, outlets, is_cn, strict=True):
-        firsts[(bool(cn), str(outlet))] = min(hour, firsts.get((bool(cn), str(outlet)), np.inf))
-    cn_first = np.array([h for (cn, _), h in sorted(firsts.items()) if cn])
-    ru_first = np.array([h for (cn, _), h in sorted(firsts.items()) if not cn])
-    if not len(cn_first) or not len(ru_first):
-        return "cn", float("nan")
-    gaps = (ru_first[None, :] - cn_first[:, None]).ravel()  # > 0: cn first in that pair
-    votes = int(np.sign(gaps).sum())
-    leader = "cn" if votes > 0 else "ru" if votes < 0 else ("ru" if ru_first.min() < cn_first.min() else "cn")
-    return leader, float(np.median(gaps if leader == "cn" else -gaps))
-
-
 def theme_timing(
     hours: np.ndarray, outlets: np.ndarray, is_cn: np.ndarray, first_day: int, n_days: int, lag_hours: float
 ) -> ThemeTiming:
@@ -91,7 +71,10 @@ def theme_timing(
     (``is_cn``: the cn members, the others ru) over the period's ``n_days`` days from ``first_day``."""
     first_cn = float(hours[is_cn].min()) if is_cn.any() else float("nan")
     first_ru = float(hours[~is_cn].min()) if (~is_cn).any() else float("nan")
-    leader, lag = pair_leader(hours, outlets, is_cn)
+    # The bloc of the earliest member leads (themes-lab: leader accuracy 0.82 on campaigns_2024;
+    # the bloc that starts the largest shared burst measured worse, 7 against 9 campaigns found).
+    leader = "ru" if first_ru < first_cn else "cn"
+    lag = abs(first_ru - first_cn)
     cn = daily_counts(hours[is_cn], first_day, n_days).astype(float)
     ru = daily_counts(hours[~is_cn], first_day, n_days).astype(float)
     lag_days = max(1, int(np.ceil(lag_hours / HOURS_PER_DAY)))
