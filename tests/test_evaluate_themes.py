@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from detector.cli import main
+from detector.cli.main import main
 from detector.evaluate.themes import score_themes
 from detector.pipeline.daily import RunSummary
 from detector.report.theme_html import ThemeReport

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 from playwright.sync_api import Dialog, Page, sync_playwright
 
-from detector.cli import main
+from detector.cli.main import main
 from detector.config import Config
 from detector.pipeline.daily import run_daily
 from detector.report.html import SCRIPT
