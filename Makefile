@@ -25,8 +25,8 @@ chromium:
 	fi
 
 # torch==2.13.0 first: that pin takes the CPU build on local disk; anything else pulls GBs of CUDA.
-# The ray extra is installed so the test suite runs the Ray engine (tests/test_ray_engine.py), the
-# int8 extra so it runs the int8 embedding backend (tests/test_use_int8.py).
+# The ray extra is installed so the test suite runs the Ray engine (tests/pipeline/test_ray_engine.py), the
+# int8 extra so it runs the int8 embedding backend (tests/embed/test_use_int8.py).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip

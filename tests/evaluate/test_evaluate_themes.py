@@ -16,7 +16,7 @@ from detector.pipeline.daily import RunSummary
 from detector.report.theme_html import ThemeReport
 from detector.report.writer import write_reports
 from tests.conftest import SAMPLE_FEED
-from tests.test_theme_report import theme_row
+from tests.report.test_theme_report import theme_row
 
 FEED = pd.read_csv(SAMPLE_FEED, dtype=str, keep_default_na=False).sort_values(["published_at", "id"])
 CN, RU = FEED[FEED["bloc"] == "cn"], FEED[FEED["bloc"] == "ru"]
