@@ -24,6 +24,8 @@ from detector.report.theme_html import ThemeReport
 from detector.store.store import Store
 from detector.themes.lineage import ThemeLineage
 from detector.themes.scope import ThemeScope
+from detector.verdicts.history import narrative_verdicts
+from detector.verdicts.rules import theme_columns
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,8 @@ def theme_scope(db: Store, embedding: EmbeddingStage, start: datetime, end: date
 
 
 def name_themes(db: Store, run_id: str | None, frames: Any) -> tuple[ThemeReport, dict[str, Any]]:
-    """The stage's frames with ``theme_id`` s continuing the store's latest earlier run's."""
+    """The stage's frames with ``theme_id`` s continuing the store's latest earlier run's, and
+    each theme's current verdict (a verdict follows the stable id, as a narrative's does)."""
     themes, members, daily = frames.themes, frames.members, frames.daily
     previous = db.latest_theme_members(run_id)
     lineage = ThemeLineage()
@@ -72,6 +75,7 @@ def name_themes(db: Store, run_id: str | None, frames: Any) -> tuple[ThemeReport
         frame.insert(0, "theme_id", frame.pop("key").map(names))
     # Same q and size: the id decides, so the order never depends on provisional keys.
     themes = themes.sort_values(["q_value", "articles", "theme_id"], ascending=[True, False, True])
+    themes = theme_columns(themes, narrative_verdicts(db, kind="theme"))  # docs/review.md
     members = members.sort_values(["theme_id", "published_at", "id"], kind="stable")
     daily = daily.sort_values(["theme_id", "day", "bloc"], kind="stable")
     report = ThemeReport(
