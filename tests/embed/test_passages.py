@@ -15,7 +15,8 @@ import pytest
 
 from detector.config import Config
 from detector.embed.embedding import Embedder, EmbeddingStage, embedding_text
-from detector.embed.passages import PassageStage, best_passage_pairs, split_passages
+from detector.embed.passage_pairs import best_passage_pairs
+from detector.embed.passages import PassageStage, split_passages
 from detector.errors import ConfigError
 from detector.store.store import Store
 
