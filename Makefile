@@ -39,7 +39,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/detector -v run --config configs/default.toml \
 		--input data/sample/feed_2024.csv --out out
-	@echo "Reports: out/report.html out/flags.csv out/members.csv out/manifest.json"
+	@echo "Reports: out/report.html out/flags.csv out/members.csv out/themes.csv out/manifest.json"
 
 test: $(STAMP) system
 	HF_HUB_OFFLINE=1 bash scripts/pytest.sh
