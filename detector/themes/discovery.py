@@ -1,4 +1,4 @@
-"""Discovery: groups of units (articles or passages of long articles) that are one theme.
+"""Discovery: groups of units (the pipeline gives whole cn and ru articles) that are one theme.
 
 A discovery design is any object with ``fit(vectors, hours, languages) -> self`` that leaves
 ``labels_`` (one int per unit, ``-1`` = in no theme), as BERTopic's clustering models do, so the
@@ -10,11 +10,13 @@ agglomerative clustering of the USE vectors inside windows, controls left out, w
 reduction (HDBSCAN on the raw vectors grouped 0 of 8 campaigns; within one campaign the cosine is
 only 0.2-0.5, so claim-level clusters are out of reach and topic-scale groups are what can be
 found). The default is Ward linkage cut by size alone: the largest dendrogram nodes of at most
-``max_units`` (60, the size beyond which a group is a sweep); 14-day windows (measured best of
-7, 14, 28 and the whole period; average linkage made sweeps of up to 1,087 articles, per-language
-centring lost campaigns). Windows overlap by half and each group is kept by the window whose
-central half holds its median time, so a narrative that straddles a window edge is found whole
-in the next window instead of cut in two; a unit two kept groups hold stays in the first.
+``max_units`` (60, the size beyond which a group is a sweep), over the whole period
+(``window_days = 0``: a timing null is valid only over the span the themes were discovered in,
+and the period is that span; average linkage made sweeps of up to 1,087 articles, per-language
+centring lost campaigns). With ``window_days`` > 0, windows overlap by half and each group is
+kept by the window whose central half holds its median time, so a narrative that straddles a
+window edge is found whole in the next window instead of cut in two; a unit two kept groups hold
+stays in the first.
 """
 
 from __future__ import annotations
