@@ -18,7 +18,6 @@ import hashlib
 import inspect
 import json
 import logging
-import tomllib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from detector.embed.passages import UNITS, PassageStage
 from detector.engine_options import ENGINE_CONSTRAINTS, RayOptions
 from detector.errors import ConfigError
 from detector.index import VectorIndex
+from detector.io import parse_toml
 from detector.limits import MemoryGuard
 from detector.narratives.cluster import WindowClusterer
 from detector.narratives.groupers import CONTEXT, GROUPERS, grouper_factory, section_key
@@ -366,14 +366,7 @@ def load_config(path: str | Path | None = None) -> Config:
             "(then --config DIR/default.toml), or leave --config out to use the packaged defaults."
         )
     raw = path.read_bytes()
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not UTF-8 (byte {exc.start}). Fix: save it as UTF-8 (iconv -t utf-8)."
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: correct that line.") from None
+    data = parse_toml(raw, path)
     _check_path_keys(data, str(path))
     config = config_from_dict(data, base_dir=str(path.resolve().parent), where=str(path))
     # configs/default.toml of a checkout is a link to the packaged file: that is the packaged config

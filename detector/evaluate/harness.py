@@ -88,24 +88,7 @@ def evaluate(
                 if "cluster" in levels:
                     result.tables["clusters_E"] = cluster_table(config, narratives, vectors, seed)
             if files.semeval_pairs is not None and "pair" in levels:
-                g_pairs, articles = load_semeval(files.semeval_pairs)
-                g_vectors = embed_frame(stage, db, articles)
-                position = pd.Series(range(len(articles)), index=articles["id"])
-                g_pairs = g_pairs.assign(
-                    language_pair=[
-                        language_pair(a, b) for a, b in zip(g_pairs["lang1"], g_pairs["lang2"], strict=True)
-                    ],
-                    kind=g_pairs["label"].map({1: "similar", 0: "negative"}),
-                )
-                scored = score_pairs(
-                    config,
-                    "G",
-                    g_pairs[["language_pair", "kind", "label"]],
-                    g_vectors[position.loc[g_pairs["id1"]].to_numpy()],
-                    g_vectors[position.loc[g_pairs["id2"]].to_numpy()],
-                )
-                result.pair_sets.append(scored)
-                result.tables["pairs_G"] = pair_table(scored)
+                semeval_level(config, stage, db, files.semeval_pairs, result)
             if files.parallel is not None and "pair" in levels:
                 parallel = load_parallel(files.parallel)
                 p_vectors = embed_frame(stage, db, parallel)
@@ -123,6 +106,26 @@ def evaluate(
     if {"event", "theme"} & set(levels) and files.feeds:
         feed_levels(config, files, store, levels, result)
     return result
+
+
+def semeval_level(config: Config, stage: EmbeddingStage, db: Store, path: Path, result: Evaluation) -> None:
+    """Pair level on file G (SemEval-2022 Task 8): ``Overall <= 2`` similar against ``>= 3``."""
+    g_pairs, articles = load_semeval(path)
+    g_vectors = embed_frame(stage, db, articles)
+    position = pd.Series(range(len(articles)), index=articles["id"])
+    g_pairs = g_pairs.assign(
+        language_pair=[language_pair(a, b) for a, b in zip(g_pairs["lang1"], g_pairs["lang2"], strict=True)],
+        kind=g_pairs["label"].map({1: "similar", 0: "negative"}),
+    )
+    scored = score_pairs(
+        config,
+        "G",
+        g_pairs[["language_pair", "kind", "label"]],
+        g_vectors[position.loc[g_pairs["id1"]].to_numpy()],
+        g_vectors[position.loc[g_pairs["id2"]].to_numpy()],
+    )
+    result.pair_sets.append(scored)
+    result.tables["pairs_G"] = pair_table(scored)
 
 
 def feed_levels(

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from detector.embed.embedding import EmbeddingStage
+from detector.errors import ResourceError
+from detector.limits import GIB, MemoryGuard
 from detector.narratives.cluster import Window
 from detector.pipeline.stages import Stages
 from detector.report.columns import THEME_COLUMNS, THEME_DAILY_COLUMNS, THEME_MEMBER_COLUMNS
@@ -24,6 +26,8 @@ from detector.report.theme_html import ThemeReport
 from detector.store.store import Store
 from detector.themes.lineage import ThemeLineage
 from detector.themes.scope import ThemeScope
+from detector.verdicts.history import narrative_verdicts
+from detector.verdicts.rules import theme_columns
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +67,8 @@ def theme_scope(db: Store, embedding: EmbeddingStage, start: datetime, end: date
 
 
 def name_themes(db: Store, run_id: str | None, frames: Any) -> tuple[ThemeReport, dict[str, Any]]:
-    """The stage's frames with ``theme_id`` s continuing the store's latest earlier run's."""
+    """The stage's frames with ``theme_id`` s continuing the store's latest earlier run's, and
+    each theme's current verdict (a verdict follows the stable id, as a narrative's does)."""
     themes, members, daily = frames.themes, frames.members, frames.daily
     previous = db.latest_theme_members(run_id)
     lineage = ThemeLineage()
@@ -72,6 +77,7 @@ def name_themes(db: Store, run_id: str | None, frames: Any) -> tuple[ThemeReport
         frame.insert(0, "theme_id", frame.pop("key").map(names))
     # Same q and size: the id decides, so the order never depends on provisional keys.
     themes = themes.sort_values(["q_value", "articles", "theme_id"], ascending=[True, False, True])
+    themes = theme_columns(themes, narrative_verdicts(db, kind="theme"))  # docs/review.md
     members = members.sort_values(["theme_id", "published_at", "id"], kind="stable")
     daily = daily.sort_values(["theme_id", "day", "bloc"], kind="stable")
     report = ThemeReport(
@@ -82,10 +88,26 @@ def name_themes(db: Store, run_id: str | None, frames: Any) -> tuple[ThemeReport
     return report, {"lineage": lineage.events_.as_dict()}
 
 
+def check_theme_memory(guard: MemoryGuard, n_units: int) -> None:
+    """Refuse, before the work, a period whose dendrogram would not fit: Ward over the whole period
+    holds the n(n-1)/2 pairwise distances twice (ours, and scipy's working copy), 8 bytes each
+    (10,000 cn and ru articles: 0.8 GB; 30,000: 7.2 GB)."""
+    need = 8 * n_units * (n_units - 1)
+    budget = guard.budget()
+    if budget is not None and need > budget:
+        raise ResourceError(
+            f"the theme stage needs an estimated {need / GIB:.1f} GiB for the {n_units:,} cn and ru "
+            f"articles of its period but the budget is {budget / GIB:.1f} GiB. Fix: lower [themes] "
+            "period_days, set [themes] enabled = false, or raise [limits] max_memory_gb on a machine "
+            "with more memory."
+        )
+
+
 def run_themes(stages: Stages, db: Store, period: tuple[datetime, datetime], run_id: str | None) -> ThemeRun:
     """Run the theme stage over ``period`` (naive UTC) and keep its themes under ``run_id``."""
     scope = theme_scope(db, stages.embedding, *period)
     log.info("themes: %d articles, %d units over %s .. %s", len(scope.articles), len(scope.units), *period)
+    check_theme_memory(stages.guard, len(scope.units))
     result = stages.themes.run(scope)
     report, named = name_themes(db, run_id, result)
     if run_id is not None:

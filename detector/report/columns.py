@@ -32,7 +32,7 @@ THEME_COLUMNS = [
     "articles", "articles_cn", "articles_ru", "articles_control", "outlets_cn", "outlets_ru",
     "n_outlets_cn", "n_outlets_ru", "first_cn_published_at", "first_ru_published_at", "leader", "lag_hours",
     "xcorr_lag_days", "xcorr_peak", "burst_days", "central_cn_id", "central_cn_title", "central_ru_id",
-    "central_ru_title", "period_start", "period_end",
+    "central_ru_title", "period_start", "period_end", "verdict", "verdict_note", "verdict_by", "verdict_at",
 ]  # fmt: skip
 THEME_MEMBER_COLUMNS = [
     "theme_id", "id", "outlet", "bloc", "language", "published_at", "title", "url", "centrality",

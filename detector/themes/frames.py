@@ -14,8 +14,11 @@ from detector.themes.sync import HOURS_PER_DAY, theme_timing
 from detector.times import iso_utc, to_seconds
 
 # Filled after the rows (labels need every theme, q the null, the period the scope).
+# Filled after the rows: by the null, the labels, the period; theme_id and the analysts' verdict
+# columns by the pipeline (lineage, docs/review.md).
 NOT_DESCRIBED = {"theme_id", "flagged", "q_value", "p_value", "null_note", "label_en", "label_ru",
-                 "label_zh", "period_start", "period_end"}  # fmt: skip
+                 "label_zh", "period_start", "period_end", "verdict", "verdict_note", "verdict_by",
+                 "verdict_at"}  # fmt: skip
 LABEL_CHARS = 2000  # of a member's passage read for its theme's keywords
 MEMBER_FIELDS = ["id", "outlet", "bloc", "language", "published_at", "title", "url"]
 
@@ -91,7 +94,7 @@ def describe(
         everyone["label_text"].tolist(), everyone["language"].tolist(), everyone["key"].tolist(), keywords
     )
     for language in LABEL_LANGUAGES:
-        themes[f"label_{language}"] = themes["key"].map(labels[language]).fillna("")
+        themes[f"label_{language}"] = themes["key"].map(labels[language]).astype(object).fillna("")
     themes["q_value"], themes["p_value"] = np.round(q, 6), np.round(p, 6)
     themes["flagged"] = (themes["q_value"] <= target_fdr) & (themes["score"] > 0)
     themes["null_note"] = [note or g.note for g in groups] if groups else []

@@ -128,6 +128,32 @@ def test_reimporting_the_same_file_changes_nothing(days: Days) -> None:
     assert "0 recorded" in back.stdout
 
 
+def test_a_themes_verdict_imported_from_themes_csv_shows_in_the_next_themes_csv(
+    days: Days, tmp_path: Path
+) -> None:
+    themes = pd.read_csv(days.folder / "day2" / "themes.csv", encoding="utf-8-sig", keep_default_na=False,
+                         dtype=str)  # fmt: skip
+    assert len(themes) > 0
+    assert (themes["verdict"] == "").all()
+    chosen = themes.iloc[0]
+    edited = tmp_path / "themes_edited.csv"
+    themes.assign(verdict=["confirmed", *[""] * (len(themes) - 1)]).to_csv(edited, index=False)
+    store = tmp_path / "store.duckdb"
+    shutil.copyfile(days.store, store)
+    imported = cli("verdicts", "import", str(edited), "--store", str(store))
+    assert imported.returncode == 0, imported.stderr
+    assert "1 recorded (1 confirmed)" in imported.stdout
+    since, until = chosen["period_start"][:10], chosen["period_end"][:10]
+    again = cli(
+        "themes", "--store", str(store), "--since", since, "--until", until, "--out", str(tmp_path / "t")
+    )
+    assert again.returncode == 0, again.stderr
+    after = pd.read_csv(tmp_path / "t" / "themes.csv", encoding="utf-8-sig", keep_default_na=False, dtype=str)
+    verdicts = dict(zip(after["theme_id"], after["verdict"], strict=True))
+    assert verdicts[chosen["theme_id"]] == "confirmed"  # the same theme, by its stable id
+    assert sorted(verdicts.values()).count("confirmed") == 1
+
+
 def test_day2_leaves_out_the_dismissed_tracks_the_confirmed_and_says_what_is_new(days: Days) -> None:
     day2, manifest = days.day2, json.loads((days.folder / "day2" / "manifest.json").read_text())
     review = manifest["verdicts"]

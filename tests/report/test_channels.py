@@ -15,7 +15,7 @@ from detector.scoring.amplification import outlet_edges
 from detector.sources.ingest import FeedReader
 from detector.sources.registry import OutletRegistry
 from tests.conftest import ROOT, SAMPLE_FEED
-from tests.test_html_report import MANIFEST
+from tests.report.test_html_report import MANIFEST
 
 REGISTRY_PATH = ROOT / "configs" / "outlets.toml"
 NEW_OUTLET = """

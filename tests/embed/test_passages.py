@@ -15,11 +15,12 @@ import pytest
 
 from detector.config import Config
 from detector.embed.embedding import Embedder, EmbeddingStage, embedding_text
-from detector.embed.passages import PassageStage, best_passage_pairs, split_passages
+from detector.embed.passage_pairs import best_passage_pairs
+from detector.embed.passages import PassageStage, split_passages
 from detector.errors import ConfigError
 from detector.store.store import Store
 
-DATA = Path(__file__).resolve().parent / "data" / "passages_real.json"
+DATA = Path(__file__).resolve().parents[1] / "data" / "passages_real.json"
 ITEMS = {item["id"]: item for item in json.loads(DATA.read_text(encoding="utf-8"))}
 KREMLIN, CCTV, RIA, GT = "k_67996", "c_20220319_01", "d_rian_ru_270605", "a_65e833a9c614"
 DEFAULTS = {k: v for k, v in asdict(Config().passages).items() if k != "unit"}

@@ -12,7 +12,7 @@ from threadpoolctl import threadpool_info
 from detector.embed.embedding import EmbeddingStage, UniversalSentenceEncoder
 from detector.store.store import Store
 
-SAMPLE_FEED = Path(__file__).resolve().parents[1] / "data" / "sample" / "feed_2024.csv"
+SAMPLE_FEED = Path(__file__).resolve().parents[2] / "data" / "sample" / "feed_2024.csv"
 
 
 def sample_texts(stage: EmbeddingStage, n: int) -> list[str]:

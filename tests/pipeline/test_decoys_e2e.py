@@ -19,7 +19,7 @@ from tests.conftest import SAMPLE_FEED, SAMPLE_TRUTH
 
 pytestmark = pytest.mark.e2e
 
-CAMPAIGN = Path(__file__).parent / "data" / "campaign_ev50.csv"
+CAMPAIGN = Path(__file__).resolve().parents[1] / "data" / "campaign_ev50.csv"
 REAL_OUTLETS = [
     "CCTV Xinwen Lianbo",
     "RIA Novosti (Telegram @rian_ru)",

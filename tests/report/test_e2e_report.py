@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from detector.cli.main import main
 from detector.config import Config
 from detector.pipeline.daily import RunSummary, run_daily
-from tests.test_html_report import links_of
+from tests.report.test_html_report import links_of
 
 pytestmark = pytest.mark.e2e
 

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.e2e
 
 ITEMS = {
     item["id"]: item
-    for item in json.loads((Path(__file__).parent / "data" / "transcript_injection.json").read_text("utf-8"))
+    for item in json.loads(
+        (Path(__file__).resolve().parents[1] / "data" / "transcript_injection.json").read_text("utf-8")
+    )
 }
 TRANSCRIPT, UNRELATED, QUOTE_EN, QUOTE_RU = "k_67982", "k_68004", "e_q0205_en", "e_q0205_ru"
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from detector.cli import main
+from detector.cli.main import main
 from detector.config import Config
 from detector.pipeline.daily import RunSummary, run_daily
 from tests.conftest import SAMPLE_FEED

@@ -157,7 +157,9 @@ def test_a_stale_index_takes_in_the_new_units_and_equals_a_rebuilt_one(store: Pa
 def test_a_kill_while_the_index_is_written_is_repaired_on_the_next_use(store: Path, tmp_path: Path) -> None:
     before = archive_path(store).read_bytes()
     fill(store, 5000, 400)
-    code = f"from tests.test_archive import synced; from pathlib import Path; synced(Path({str(store)!r}))"
+    code = (
+        f"from tests.index.test_archive import synced; from pathlib import Path; synced(Path({str(store)!r}))"
+    )
     env = {**os.environ, "DETECTOR_FAULT": "archive_written", "PYTHONPATH": str(ROOT)}
     killed = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from detector.cli import main
+from detector.cli.main import main
 from detector.report.theme_html import ThemeReport
 from detector.report.writer import write_reports
 from detector.store.store import Store
-from tests.test_theme_report import theme_report
+from tests.report.test_theme_report import theme_report
 
 MANIFEST = {"run_id": "run-t", "counts": {}}
 

@@ -155,7 +155,7 @@ def test_parallel_sample_is_evaluated_per_language_pair(default_config: Config, 
     from detector.evaluate.data import load_parallel
     from detector.evaluate.harness import evaluate
 
-    lines = Path(__file__).resolve().parents[1] / "data" / "parallel" / "ntrex128" / "lines.tsv"
+    lines = Path(__file__).resolve().parents[2] / "data" / "parallel" / "ntrex128" / "lines.tsv"
     files = classify_files([str(lines)])
     assert files.parallel == lines
     sample = load_parallel(lines)

@@ -21,7 +21,7 @@ from detector.store.store import Store
 from detector.watch import NarrativeTracker, load_watchlist, search
 from detector.watch.watchlist import watchlist_from_dict
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ROWS = ROOT / "tests" / "data" / "watch_rows.csv"
 STARTER = ROOT / "configs" / "watchlist.toml"
 BIOLABS_ZH, BIOLABS_RU, FARMING_ZH = "c_20220326_13", "e_q0306_ru", "c_20220311_07"

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from detector.cli import main
+from detector.cli.main import main
 from detector.evaluate.themes import score_themes
 from detector.pipeline.daily import RunSummary
 from detector.report.theme_html import ThemeReport
 from detector.report.writer import write_reports
 from tests.conftest import SAMPLE_FEED
-from tests.test_theme_report import theme_row
+from tests.report.test_theme_report import theme_row
 
 FEED = pd.read_csv(SAMPLE_FEED, dtype=str, keep_default_na=False).sort_values(["published_at", "id"])
 CN, RU = FEED[FEED["bloc"] == "cn"], FEED[FEED["bloc"] == "ru"]

@@ -14,7 +14,7 @@ from detector.embed.use_int8 import Int8UniversalSentenceEncoder
 from detector.errors import MissingDependencyError
 from detector.store.store import Store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_FEED = ROOT / "data" / "sample" / "feed_2024.csv"
 SAMPLE_TRUTH = ROOT / "data" / "sample" / "truth_2024.csv"
 
