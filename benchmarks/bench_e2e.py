@@ -211,12 +211,16 @@ def measure(config_path: Path, feed: Path, work: Path) -> dict[str, Any]:
         "our_non_embed_s": round(not_embed, 2),
         "our_non_embed_over_d3lta": round(not_embed / max(d3lta["seconds"], 1e-3), 1),
         "warm_wall_over_d3lta": round(warm["wall_s"] / max(d3lta["seconds"], 1e-3), 1),
+        # The theme stage's share of the run (issue #26: <= 25 % of a cold run on campaigns_2022).
+        "cold_themes_share": round(cold["stages_s"].get("themes", 0.0) / max(cold["stages_sum_s"], 1e-3), 3),
+        "warm_themes_share": round(warm["stages_s"].get("themes", 0.0) / max(warm["stages_sum_s"], 1e-3), 3),
     }
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = ("feed", "backend", "cold s", "embed s", "texts/s", "alone s", "alone t/s", "cold/alone",
-            "cold/alone CPU", "warm s", "RSS MB", "rest s", "D3lta s", "rest/D3lta", "load")  # fmt: skip
+            "cold/alone CPU", "warm s", "RSS MB", "rest s", "D3lta s", "rest/D3lta", "themes s",
+            "themes/cold", "themes/warm", "load")  # fmt: skip
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for r in rows:
         c, a = r["cold"], r["embed_alone"]
@@ -225,7 +229,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             a["total_s"], a["texts_per_s"], r["cold_wall_over_embed_alone"], r["cold_cpu_over_embed_alone"],
             r["warm"]["wall_s"],
             c["peak_rss_mb"], r["our_non_embed_s"], r["d3lta_like"]["seconds"],
-            r["our_non_embed_over_d3lta"], f"{c['load_before']}-{a['load_after']}",
+            r["our_non_embed_over_d3lta"], c["stages_s"].get("themes", 0.0), r["cold_themes_share"],
+            r["warm_themes_share"], f"{c['load_before']}-{a['load_after']}",
         )  # fmt: skip
         lines.append(" | ".join(str(x) for x in cells))
     return "\n".join(lines)

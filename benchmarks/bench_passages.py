@@ -4,7 +4,7 @@ Splits every article of the feed with the default ``[passages]`` settings (stati
 whole feed), then, for the articles published in ``[--since, --until)``: embeds article units and
 passage units into fresh stores (so nothing is cached), compares the cross-bloc windowed k-NN over
 article vectors with the same search over passage vectors, and times the article-pair roll-up
-(:func:`detector.embed.passages.best_passage_pairs`) on the article k-NN edges. Wall and CPU seconds are
+(:func:`detector.embed.passage_pairs.best_passage_pairs`) on the article k-NN edges. Wall and CPU seconds are
 both recorded: on shared cores the CPU seconds are the steadier measure of the work.
 
     python -m benchmarks.bench_passages [--feed PATH] [--since DATE] [--until DATE]
@@ -28,7 +28,8 @@ import pandas as pd
 
 from detector.config import Config
 from detector.embed.embedding import EmbeddingStage
-from detector.embed.passages import PassageStage, best_passage_pairs
+from detector.embed.passage_pairs import best_passage_pairs
+from detector.embed.passages import PassageStage
 from detector.index import CrossBlocSearcher, VectorIndex
 from detector.store.store import Store
 from detector.times import epoch_seconds

@@ -18,7 +18,6 @@ import hashlib
 import inspect
 import json
 import logging
-import tomllib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from detector.embed.passages import UNITS, PassageStage
 from detector.engine_options import ENGINE_CONSTRAINTS, RayOptions
 from detector.errors import ConfigError
 from detector.index import VectorIndex
+from detector.io import parse_toml
 from detector.limits import MemoryGuard
 from detector.narratives.cluster import WindowClusterer
 from detector.narratives.groupers import CONTEXT, GROUPERS, grouper_factory, section_key
@@ -38,6 +38,7 @@ from detector.params import Constraint, Interval, OneOf, check_params
 from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader
+from detector.themes.stage import ThemeStage
 from detector.verdicts.rules import VerdictRules
 from detector.watch.track import NarrativeTracker
 
@@ -143,6 +144,7 @@ SECTIONS: dict[str, type[Section]] = {
         own={"watchlist": ("", None)},  # a watchlist TOML the daily run tracks; "" = none
     ),
     "review": section(VerdictRules),  # docs/review.md: what runs do with analysts' verdicts
+    "themes": section(ThemeStage, skip=("random_state",), own={"enabled": (True, None)}),  # docs/method.md §6
 }
 
 
@@ -252,6 +254,7 @@ class Config:
         Cluster rows in the store are keyed by it, so two configs never overwrite each other.
         """
         data = self.to_dict()
+        data.pop("themes")  # themes change no cluster or flag: a run's id stays what it was without them
         for section, keys in _NOT_IN_METHOD.items():
             for key in keys:
                 data[section].pop(key, None)
@@ -363,14 +366,7 @@ def load_config(path: str | Path | None = None) -> Config:
             "(then --config DIR/default.toml), or leave --config out to use the packaged defaults."
         )
     raw = path.read_bytes()
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not UTF-8 (byte {exc.start}). Fix: save it as UTF-8 (iconv -t utf-8)."
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: correct that line.") from None
+    data = parse_toml(raw, path)
     _check_path_keys(data, str(path))
     config = config_from_dict(data, base_dir=str(path.resolve().parent), where=str(path))
     # configs/default.toml of a checkout is a link to the packaged file: that is the packaged config

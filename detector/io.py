@@ -1,5 +1,5 @@
 """Atomic file writes: a file is complete or absent, never half-written (a killed run leaves the old
-file in place and no temporary file behind)."""
+file in place and no temporary file behind); and TOML files read with one clear error."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import hashlib
 import json
 import os
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+from detector.errors import ConfigError
 
 
 @contextmanager
@@ -69,3 +72,16 @@ def what_file_is(head: bytes) -> str | None:
     if head[:512].lstrip().lower().startswith((b"<!doctype html", b"<html")):
         return "an HTML page"
     return None
+
+
+def parse_toml(raw: bytes, path: Path) -> dict[str, Any]:
+    """The TOML document ``raw`` (the bytes of ``path``): one ConfigError naming the file and the
+    fix when it is not UTF-8 or not TOML (the config, the outlet registry, a watchlist)."""
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 (byte {exc.start}). Fix: save it as UTF-8 (iconv -f <its encoding> -t utf-8)."
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: correct that line.") from None

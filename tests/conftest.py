@@ -20,21 +20,33 @@ DEFAULT_CONFIG = ROOT / "configs" / "default.toml"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SOFFICE = shutil.which("soffice") or "/usr/bin/soffice"
 
 
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Path of the Chromium the browser tests drive. ``make setup`` installs it (Debian, as root);
-    missing, the tests are skipped on a developer's machine and FAIL in CI (``CI=true``)."""
-    if not Path(CHROMIUM).is_file():
+def system_program(path: str, package: str) -> str:
+    """``path`` of a program ``make setup`` installs from Debian's ``package`` (as root); missing,
+    the test that needs it is skipped on a developer's machine and FAILS in CI (``CI=true``)."""
+    if not Path(path).is_file():
         message = (
-            f"Chromium is not installed ({CHROMIUM} is missing): `make setup` installs it as root "
-            "(apt-get install -y chromium); see docs/reports.md"
+            f"{package} is not installed ({path} is missing): `make setup` installs it as root "
+            f"(apt-get install -y --no-install-recommends {package}); see docs/reports.md"
         )
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    return CHROMIUM
+    return path
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The Chromium the browser tests drive."""
+    return system_program(CHROMIUM, "chromium")
+
+
+@pytest.fixture(scope="session")
+def soffice() -> str:
+    """LibreOffice, which opens the CSVs as a spreadsheet user would."""
+    return system_program(SOFFICE, "libreoffice-calc")
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,18 @@ from tests.conftest import ROOT
 PACKAGE = ROOT / "detector"
 LEAVES = {"errors", "params", "times", "io", "faults", "parallel", "languages", "limits", "engine_options"}
 LEAVES |= {"resources"}  # the packaged files (detector/packaged/)
-STAGES = {"sources", "store", "embed", "index", "narratives", "scoring", "report", "watch", "verdicts"}
+STAGES = {
+    "sources",
+    "store",
+    "embed",
+    "index",
+    "narratives",
+    "scoring",
+    "themes",
+    "report",
+    "watch",
+    "verdicts",
+}
 # Layer of each top-level part of the package: a module may import only its own layer or lower ones.
 # The config is derived from the stage constructors (and the leaf parameter tables of the memory
 # guard and the engines), so it sits above the stages and below the pipeline that reads it.

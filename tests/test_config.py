@@ -24,6 +24,7 @@ from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader
 from detector.sources.registry import OutletRegistry
+from detector.themes.stage import ThemeStage
 from detector.verdicts.rules import VerdictRules
 from detector.watch import NarrativeTracker
 from tests.conftest import DEFAULT_CONFIG, ROOT
@@ -55,6 +56,7 @@ SECTIONS = [
     ("engine", RayEngine, set(), {"kind"}),
     ("watch", NarrativeTracker, {"permutations", "null_span_hours", "random_state"}, {"watchlist"}),
     ("review", VerdictRules, set(), set()),
+    ("themes", ThemeStage, {"random_state"}, {"enabled"}),
 ]
 
 

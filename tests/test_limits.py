@@ -10,7 +10,7 @@ from detector.limits import GIB, MemoryGuard, available_memory
 from detector.pipeline.daily import run_daily
 from detector.store.store import Store
 from tests.conftest import ROOT
-from tests.test_ingest import ROWS, write
+from tests.sources.test_ingest import ROWS, write
 
 
 def test_estimate_grows_with_the_scope_and_the_budget_refuses_it() -> None:

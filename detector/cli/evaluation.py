@@ -36,6 +36,9 @@ TITLES = {
     "pairs_parallel_story": "Pair level, parallel sample: other sentence of the same story vs other stories",
     "clusters_E": "Cluster level, file E (en as cn, ru as ru; noise = singletons)",
     "events": "Event level: run_daily on event feeds",
+    "themes": "Theme level: run_daily's themes on event feeds (a campaign is grouped with >= 4 of its 6 "
+    "articles, cn and ru, in one theme of <= 60; found with the right leader too)",
+    "theme_campaigns": "Theme level: each campaign's best theme",
 }
 VERDICT_TITLES = {
     "run": "Analysts' verdicts: precision = confirmed / (confirmed + dismissed), per run",
@@ -63,7 +66,7 @@ def print_verdict_precision(store: str) -> None:
 @click.command("eval")
 @config_option
 @data_option
-@click.option("--level", type=click.Choice(["pair", "cluster", "event", "all"]), default="all",
+@click.option("--level", type=click.Choice(["pair", "cluster", "event", "theme", "all"]), default="all",
               show_default=True, help="Which level(s) to evaluate.")  # fmt: skip
 @store_option
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write all tables as JSON here.")
@@ -82,9 +85,11 @@ def eval_command(
     n_pairs: int,
     verdict_store: str | None,
 ) -> None:
-    """Evaluate a config at three levels: pairs (ROC-AUC, AP, P/R/F1 at the configured
-    per-language-pair threshold), clusters (ARI, homogeneity, completeness, noise) and events
-    (recall per kind, leader accuracy, false flags per 1,000 articles of the real pipeline);
+    """Evaluate a config at four levels: pairs (ROC-AUC, AP, P/R/F1 at the configured
+    per-language-pair threshold), clusters (ARI, homogeneity, completeness, noise), events
+    (recall per kind, leader accuracy, false flags per 1,000 articles of the real pipeline) and
+    themes (campaigns grouped / found with the right leader / at q <= 0.1, flagged themes per
+    1,000 articles, B-cubed P/R/F1 when the truth carries narrative_id labels);
     with --verdicts, the precision of a store's flags by the analysts' verdicts."""
     if verdict_store:
         print_verdict_precision(verdict_store)

@@ -4,7 +4,7 @@ One module per command group: :mod:`detector.cli.daily` (run, backfill, ingest),
 :mod:`detector.cli.review` (report, show), :mod:`detector.cli.evaluation` (eval, tune, bury),
 :mod:`detector.cli.watch` (track, search), :mod:`detector.cli.verdicts` (verdicts),
 :mod:`detector.cli.starter` (init, --version),
-:mod:`detector.cli.prune` (prune); the
+:mod:`detector.cli.prune` (prune), :mod:`detector.cli.themes` (themes); the
 options they share are defined once in :mod:`detector.cli.options`. Each command imports the
 library lazily, so ``detector --help`` answers at once.
 """
@@ -20,6 +20,7 @@ from detector.cli.evaluation import bury_command, eval_command, tune_command
 from detector.cli.prune import prune_command
 from detector.cli.review import report_command, show_command
 from detector.cli.starter import init_command, version_option
+from detector.cli.themes import themes_command
 from detector.cli.verdicts import verdicts_group
 from detector.cli.watch import search_command, track_command
 
@@ -46,6 +47,7 @@ main.add_command(tune_command)
 main.add_command(bury_command)
 main.add_command(track_command)
 main.add_command(search_command)
+main.add_command(themes_command)
 main.add_command(verdicts_group)
 main.add_command(prune_command)
 

@@ -37,12 +37,12 @@ def prune_command(before: str, config_path: str, store_path: str | None, compact
     try:
         stamp = pd.Timestamp(before)
     except ValueError:
-        raise ConfigError(f"--before {before!r} is not a date; use YYYY-MM-DD (UTC).") from None
+        raise ConfigError(f"--before {before!r} is not a date. Fix: write it as YYYY-MM-DD (UTC).") from None
     when = (stamp.tz_convert("UTC") if stamp.tzinfo else stamp.tz_localize("UTC")).tz_localize(None)
     config = load_cli_config(config_path)
     path = run_store(config_path, store_path)
     if not path.is_file():
-        raise NotFoundError(f"store {path} does not exist; pass --store with the file `detector run` wrote.")
+        raise NotFoundError(f"store {path} does not exist. Fix: pass --store the file `detector run` wrote.")
     stages = Stages.from_config(config)
     with Store(path) as db:
         counts = retention.prune(db, when.to_pydatetime(), stages.embedding.texts)

@@ -54,12 +54,15 @@ def report_command(
 @click.argument("narrative_id")
 @config_option
 @store_option
-@click.option("--run", "run_id", default=None, help="Run id; default: the newest run that flagged it.")
+@click.option("--run", "run_id", default=None, help="Run id; default: the newest run that holds it.")
 @domain_errors
 def show_command(
     narrative_id: str, config_path: str | None, store_path: str | None, run_id: str | None
 ) -> None:
-    """Print a flagged narrative's articles and a timeline per outlet."""
+    """Print a flagged narrative's (N…, flags.csv) or a theme's (T…, themes.csv) articles and
+    timelines."""
     from detector.report.review import print_narrative
+    from detector.report.theme_review import is_theme_id, print_theme
 
-    print_narrative(run_store(config_path, store_path), narrative_id, run_id)
+    show = print_theme if is_theme_id(narrative_id) else print_narrative
+    show(run_store(config_path, store_path), narrative_id, run_id)

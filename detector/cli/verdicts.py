@@ -50,7 +50,9 @@ def import_command(file: str, store_path: str, analyst: str | None) -> None:
 @domain_errors
 def export_command(store_path: str, out_path: str) -> None:
     """Write the current verdicts (one row per narrative or theme) and their whole history."""
+    from detector.pipeline.preflight import check_writable
     from detector.verdicts.exchange import export_file
 
+    check_writable(Path(out_path).absolute().parent, "--out")  # before reading the store
     current, past, n = export_file(Path(store_path), Path(out_path))
     click.echo(f"{n} current verdicts -> {current}; history -> {past}")

@@ -1,9 +1,10 @@
-"""Run the three evaluation levels on the labelled development data and collect their tables."""
+"""Run the four evaluation levels on the labelled development data and collect their tables."""
 
 from __future__ import annotations
 
 import logging
 import math
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,14 +22,16 @@ from detector.evaluate.data import (
     load_semeval,
     sample_narrative_pairs,
 )
-from detector.evaluate.events import EventRun, evaluate_feed, event_row
+from detector.evaluate.events import EventRun, evaluate_feed, event_row, feed_store
 from detector.evaluate.pairs import PairSet, embed_frame, pair_table, score_pairs
+from detector.evaluate.themes import ThemeRun, score_themes
+from detector.pipeline.daily import run_daily
 from detector.sources.registry import language_pair
 from detector.store.store import Store
 
 log = logging.getLogger(__name__)
 
-LEVELS = ("pair", "cluster", "event")
+LEVELS = ("pair", "cluster", "event", "theme")
 
 
 @dataclass
@@ -38,6 +41,7 @@ class Evaluation:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     pair_sets: list[PairSet] = field(default_factory=list)
     event_runs: list[EventRun] = field(default_factory=list)
+    theme_runs: list[ThemeRun] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -84,24 +88,7 @@ def evaluate(
                 if "cluster" in levels:
                     result.tables["clusters_E"] = cluster_table(config, narratives, vectors, seed)
             if files.semeval_pairs is not None and "pair" in levels:
-                g_pairs, articles = load_semeval(files.semeval_pairs)
-                g_vectors = embed_frame(stage, db, articles)
-                position = pd.Series(range(len(articles)), index=articles["id"])
-                g_pairs = g_pairs.assign(
-                    language_pair=[
-                        language_pair(a, b) for a, b in zip(g_pairs["lang1"], g_pairs["lang2"], strict=True)
-                    ],
-                    kind=g_pairs["label"].map({1: "similar", 0: "negative"}),
-                )
-                scored = score_pairs(
-                    config,
-                    "G",
-                    g_pairs[["language_pair", "kind", "label"]],
-                    g_vectors[position.loc[g_pairs["id1"]].to_numpy()],
-                    g_vectors[position.loc[g_pairs["id2"]].to_numpy()],
-                )
-                result.pair_sets.append(scored)
-                result.tables["pairs_G"] = pair_table(scored)
+                semeval_level(config, stage, db, files.semeval_pairs, result)
             if files.parallel is not None and "pair" in levels:
                 parallel = load_parallel(files.parallel)
                 p_vectors = embed_frame(stage, db, parallel)
@@ -116,10 +103,61 @@ def evaluate(
                 result.tables["pairs_parallel_translation"] = pair_table(scored, "translation")
                 result.tables["pairs_parallel_story"] = pair_table(scored, "story")
         result.seconds["pair+cluster"] = round(time.perf_counter() - clock, 1)
-    if "event" in levels and files.feeds:
-        clock = time.perf_counter()
-        for feed, truth in files.feeds:
-            result.event_runs.append(evaluate_feed(config, feed, truth, store))
-        result.tables["events"] = pd.DataFrame([event_row(r) for r in result.event_runs])
-        result.seconds["event"] = round(time.perf_counter() - clock, 1)
+    if {"event", "theme"} & set(levels) and files.feeds:
+        feed_levels(config, files, store, levels, result)
     return result
+
+
+def semeval_level(config: Config, stage: EmbeddingStage, db: Store, path: Path, result: Evaluation) -> None:
+    """Pair level on file G (SemEval-2022 Task 8): ``Overall <= 2`` similar against ``>= 3``."""
+    g_pairs, articles = load_semeval(path)
+    g_vectors = embed_frame(stage, db, articles)
+    position = pd.Series(range(len(articles)), index=articles["id"])
+    g_pairs = g_pairs.assign(
+        language_pair=[language_pair(a, b) for a, b in zip(g_pairs["lang1"], g_pairs["lang2"], strict=True)],
+        kind=g_pairs["label"].map({1: "similar", 0: "negative"}),
+    )
+    scored = score_pairs(
+        config,
+        "G",
+        g_pairs[["language_pair", "kind", "label"]],
+        g_vectors[position.loc[g_pairs["id1"]].to_numpy()],
+        g_vectors[position.loc[g_pairs["id2"]].to_numpy()],
+    )
+    result.pair_sets.append(scored)
+    result.tables["pairs_G"] = pair_table(scored)
+
+
+def feed_levels(
+    config: Config, files: DataFiles, store: Path, levels: tuple[str, ...], result: Evaluation
+) -> None:
+    """The event and theme levels: one pipeline run per event feed, its tables into ``result``."""
+    clock = time.perf_counter()
+    for feed, truth in files.feeds:
+        run_feed(config, feed, truth, store, levels, result)
+    if "event" in levels:
+        result.tables["events"] = pd.DataFrame([event_row(r) for r in result.event_runs])
+    if "theme" in levels:
+        result.tables["themes"] = pd.DataFrame([r.row for r in result.theme_runs])
+        campaigns = [r.campaigns for r in result.theme_runs if not r.campaigns.empty]
+        if campaigns:
+            result.tables["theme_campaigns"] = pd.concat(campaigns, ignore_index=True)
+    done = "+".join(level for level in ("event", "theme") if level in levels)
+    result.seconds[done] = round(time.perf_counter() - clock, 1)
+
+
+def run_feed(
+    config: Config, feed: Path, truth: Path, store: Path, levels: tuple[str, ...], result: Evaluation
+) -> None:
+    """One run of the pipeline on ``feed``, scored at the event and/or theme level (one run serves
+    both: the theme stage is part of the daily run)."""
+    with tempfile.TemporaryDirectory(prefix="eval-") as tmp:
+        out = Path(tmp)
+        if "event" in levels:
+            event_run = evaluate_feed(config, feed, truth, store, out)
+            result.event_runs.append(event_run)
+            summary = event_run.run
+        else:
+            summary = run_daily(config, [str(feed)], out, feed_store(store, feed))
+        if "theme" in levels:
+            result.theme_runs.append(score_themes(out, feed, truth, summary))

@@ -88,6 +88,10 @@ class ArchiveError(Exception):
     """The index file cannot be used (the message says why); it is rebuilt."""
 
 
+class ArchiveMissingError(ArchiveError):
+    """No index file: a store's first run builds it, which is no cause for a warning."""
+
+
 class ArchiveIndex:
     """The persisted index of one store's units (see the module doc).
 
@@ -144,6 +148,9 @@ class ArchiveIndex:
             manifest, index = self._read()
             self.manifest_ = manifest
             changed = self._reconcile(db, manifest, index)
+        except ArchiveMissingError:
+            log.info("archive index %s: none yet; building it", self.path_)
+            self._build(db)
         except ArchiveError as why:
             log.warning("archive index %s: %s; rebuilding it", self.path_, why)
             self._build(db)
@@ -153,7 +160,7 @@ class ArchiveIndex:
 
     def _read(self) -> tuple[dict[str, Any], Any]:
         if not self.path_.is_file():
-            raise ArchiveError("missing")
+            raise ArchiveMissingError("missing")
         blob = self.path_.read_bytes()
         if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + 8:
             raise ArchiveError("not an archive index file (bad header)")

@@ -37,8 +37,9 @@ from detector.pipeline.preflight import check_store_writable, check_writable
 from detector.pipeline.review import review_run
 from detector.pipeline.run_warnings import run_warnings
 from detector.pipeline.stages import Scope, Stages
-from detector.pipeline.watch import watch_run, write_run_watch
-from detector.report.findings import Findings, assemble_findings
+from detector.pipeline.themes import ThemeRun, daily_themes
+from detector.pipeline.watch import Watched, watch_run, write_run_watch
+from detector.report.findings import Findings, assemble_findings, with_theme_ids
 from detector.report.writer import write_reports, write_table
 from detector.scoring.fdr import NullEstimate
 from detector.sources.ingest import IngestResult
@@ -117,12 +118,7 @@ def run_daily(
         finally:
             engine.close()
     lap, started = Laps(), datetime.now(UTC)
-    store = store_file(config, out_dir, store)
-    check_writable(out_dir, "--out")  # before any work: not after it, at the first report
-    check_store_writable(store)
-    stages = Stages.from_config(config)
-    if stages.watchlist:  # a missing or broken watchlist is found now, not after all the work
-        load_watchlist(stages.watchlist)
+    store, stages = prepare_run(config, out_dir, store)
     feed = stages.reader.read(inputs, engine.map_files)
     lap("ingest", "ingested")
     if feed.articles.empty:
@@ -152,22 +148,56 @@ def run_daily(
             watched = watch_run(stages, scope, db, found.flags, found.members, review.tracked)
             found = replace(found, flags=watched.flags)
             lap("watch")
+        themed = daily_themes(stages, db, windows, run.run_id)  # docs/method.md §6: shared themes
+        if themed is not None:  # a flag inside a theme names it
+            found = with_theme_ids(found, themed.report.members)
+            lap("themes")
         manifest = run_manifest(
             config, stages, run, scope, windows, clusters, lineage, found, decoy_runs, null
-        ) | {"verdicts": review.summary}
+        )
+        manifest |= {"verdicts": review.summary, "themes": themed.summary if themed else {"enabled": False}}
         write_rejected(out_dir, feed)
         lap("report")
         manifest["timings_s"] = lap.timings
-        write_run_watch(out_dir, watched, manifest)  # first, so report.html can link to them
-        write_reports(out_dir, found.flags, found.members, manifest, pairs=found.pairs, outlets=found.outlets)
-        db.put_report_frames(run.run_id, vars(found))  # so `detector report --run` can re-write them
-        checkpoint("reported")
-        db.finish_run(run.run_id, found.flags, manifest, datetime.now(UTC).replace(tzinfo=None))
+        record_run(out_dir, db, run.run_id, found, manifest, watched, themed)
         if stages.by_passage:  # article mode embeds no passages; search and track add them when asked
             update_archive(db, stages.splitter)  # after the run is recorded: a derived index
     total = round(sum(lap.timings.values()), 3)
     log.info("run %s: %d flags, %.1f s", run.run_id, len(found.flags), total)
     return RunSummary(run.run_id, str(out_dir), len(feed.articles), run.n_embedded, len(found.flags), total)
+
+
+def prepare_run(config: Config, out_dir: Path, store: Path | None) -> tuple[Path, Stages]:
+    """What can be refused before any work (an ``--out`` or store that cannot be written, a
+    missing or broken watchlist), not after it; the run's store file and its stages."""
+    path = store_file(config, out_dir, store)
+    check_writable(out_dir, "--out")
+    check_store_writable(path)
+    stages = Stages.from_config(config)
+    if stages.watchlist:
+        load_watchlist(stages.watchlist)
+    return path, stages
+
+
+def record_run(
+    out_dir: Path,
+    db: Store,
+    run_id: str,
+    found: Findings,
+    manifest: dict[str, Any],
+    watched: Watched | None,
+    themed: ThemeRun | None,
+) -> None:
+    """Write the run's reports (the watch reports first, so report.html can link to them), keep
+    their rows in the store (so ``detector report --run`` can re-write them), record it finished."""
+    write_run_watch(out_dir, watched, manifest)
+    write_reports(
+        out_dir, found.flags, found.members, manifest, pairs=found.pairs, outlets=found.outlets,
+        themes=themed.report if themed is not None else None,
+    )  # fmt: skip
+    db.put_report_frames(run_id, vars(found))
+    checkpoint("reported")
+    db.finish_run(run_id, found.flags, manifest, datetime.now(UTC).replace(tzinfo=None))
 
 
 @dataclass

@@ -4,7 +4,7 @@ An engine decides only *where* work runs, never what it computes. The stages tak
 :class:`~detector.parallel.Mapper` for their independent parts (files for ingest, windows for
 clustering, narratives for scoring), and the engine supplies it; embedding goes through
 :meth:`Engine.embed`, which encodes the batches :meth:`EmbeddingStage.plan` lays out. So a run on
-either engine gives the same flags, narrative ids and store rows (tests/test_ray_engine.py).
+either engine gives the same flags, narrative ids and store rows (tests/pipeline/test_ray_engine.py).
 """
 
 from __future__ import annotations

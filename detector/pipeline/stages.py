@@ -27,6 +27,7 @@ from detector.scoring.links import LinkClassifier
 from detector.scoring.score import SyncScorer
 from detector.sources.ingest import FeedReader
 from detector.sources.registry import OutletRegistry
+from detector.themes.stage import ThemeStage
 from detector.watch.track import NarrativeTracker
 
 
@@ -77,7 +78,8 @@ class Stages:
 
     ``splitter`` is always built (watched narratives are matched per passage even when the run
     clusters whole articles); ``by_passage`` is ``[passages] unit = "passage"``, the one place that
-    switch is read.
+    switch is read. ``themes`` is always built too (``detector themes`` runs it whatever the
+    config says); ``with_themes`` is ``[themes] enabled``, whether the daily run calls it.
     """
 
     registry: OutletRegistry
@@ -91,6 +93,8 @@ class Stages:
     guard: MemoryGuard
     tracker: NarrativeTracker
     watchlist: str
+    themes: ThemeStage
+    with_themes: bool
 
     @classmethod
     def from_config(cls, config: Config) -> Stages:
@@ -109,6 +113,8 @@ class Stages:
             guard=MemoryGuard(**config.arguments("limits")),
             tracker=tracker_for(config),
             watchlist=config.setting("watch", "watchlist"),
+            themes=ThemeStage(**config.arguments("themes"), random_state=seed),
+            with_themes=bool(config.setting("themes", "enabled")),
         )
 
 

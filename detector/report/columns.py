@@ -1,5 +1,5 @@
-"""The column order of every report table (flags.csv, members.csv, pairs.csv): one place, read by
-the CSV writer, the HTML page and the findings assembly."""
+"""The column order of every report table (flags.csv, members.csv, pairs.csv, themes.csv ...): one
+place, read by the CSV writer, the HTML page and the findings assembly."""
 
 FLAG_COLUMNS = [
     "rank", "narrative_id", "label", "q_value", "evidence", "cross_edges", "p_value", "score", "direction",
@@ -10,7 +10,7 @@ FLAG_COLUMNS = [
     "first_ru_id", "first_ru_outlet", "first_ru_published_at", "first_ru_title", "first_ru_url",
     "n_articles", "n_cn", "n_ru", "outlets_cn", "outlets_ru", "languages",
     "control_coverage", "control_share", "control_outlets", "burstiness", "path", "channel_path",
-    "language_path", "first_seen", "last_seen",
+    "language_path", "first_seen", "last_seen", "theme_id",
 ]  # fmt: skip
 # Watched narratives a flag's members hit (docs/watchlists.md): only in runs with [watch] watchlist.
 WATCHED_COLUMN = "watched"
@@ -26,3 +26,16 @@ PAIR_COLUMNS = [
     "ru_id", "ru_outlet", "ru_language", "ru_channel_type", "ru_published_at", "ru_title", "ru_url",
     "cn_passage", "cn_passage_start", "cn_passage_end", "ru_passage", "ru_passage_start", "ru_passage_end",
 ]  # fmt: skip
+# The theme stage's reports (docs/reports.md "themes.csv"; the contract of issue #26).
+THEME_COLUMNS = [
+    "theme_id", "flagged", "q_value", "p_value", "null_note", "label_en", "label_ru", "label_zh",
+    "articles", "articles_cn", "articles_ru", "articles_control", "outlets_cn", "outlets_ru",
+    "n_outlets_cn", "n_outlets_ru", "first_cn_published_at", "first_ru_published_at", "leader", "lag_hours",
+    "xcorr_lag_days", "xcorr_peak", "burst_days", "central_cn_id", "central_cn_title", "central_ru_id",
+    "central_ru_title", "period_start", "period_end", "verdict", "verdict_note", "verdict_by", "verdict_at",
+]  # fmt: skip
+THEME_MEMBER_COLUMNS = [
+    "theme_id", "id", "outlet", "bloc", "language", "published_at", "title", "url", "centrality",
+    "passage_start", "passage_end",
+]  # fmt: skip
+THEME_DAILY_COLUMNS = ["theme_id", "day", "bloc", "articles"]

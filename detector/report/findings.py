@@ -9,7 +9,7 @@ added here (and to :mod:`detector.report.columns`), nowhere else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -137,6 +137,32 @@ def article_fields(
     if with_language:
         fields[f"{prefix}_language"] = chosen["language"].to_numpy()
     return pd.DataFrame(fields)
+
+
+def with_theme_ids(findings: Findings, theme_members: pd.DataFrame) -> Findings:
+    """``findings`` whose flags carry ``theme_id``: per flagged narrative, the theme of the run
+    holding most of its member articles (``theme_members``: ``theme_id, id`` rows), at least half
+    of them: the moment is then inside the theme; ties go to the smaller theme, then the smaller
+    id; empty when no theme holds half of them."""
+    flags = findings.flags.copy()
+    if flags.empty:
+        return findings
+    sizes = theme_members.groupby("theme_id")["id"].nunique()
+    held = (
+        findings.members[["narrative_id", "id"]]
+        .drop_duplicates()
+        .merge(theme_members[["theme_id", "id"]].drop_duplicates(), on="id")
+    )
+    counts = held.groupby(["narrative_id", "theme_id"]).size().rename("shared").reset_index()
+    counts["size"] = counts["theme_id"].map(sizes)
+    own = findings.members.groupby("narrative_id")["id"].nunique()
+    counts = counts[2 * counts["shared"] >= counts["narrative_id"].map(own)]
+    best = counts.sort_values(
+        ["narrative_id", "shared", "size", "theme_id"], ascending=[True, False, True, True]
+    )
+    theme_of = best.drop_duplicates("narrative_id").set_index("narrative_id")["theme_id"].astype(str)
+    flags["theme_id"] = flags["narrative_id"].map(theme_of).fillna("")
+    return replace(findings, flags=flags)
 
 
 def narrative_label(group: pd.DataFrame) -> str:

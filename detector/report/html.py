@@ -36,10 +36,11 @@ SUMMARY_COLUMNS = [
     "rank", "narrative_id", "new", "verdict", "verdict_note", "label", "q_value", "evidence", "p_value",
     "direction", "lag_hours", "leader_outlet", "best_similarity", "n_articles", "n_cn", "n_ru", "outlets_cn",
     "outlets_ru", "languages", "channel_path", "language_path", "control_share", "burstiness", "first_seen",
-    "last_seen",
+    "last_seen", "theme_id",
 ]  # fmt: skip
 # Written by other stages when they run; linked from the page only when present in the folder.
-OPTIONAL_FILES = ("outlets.csv", "outlets.graphml", "watch.html", "watch_hits.csv", "watch_summary.csv")
+OPTIONAL_FILES = ("outlets.csv", "outlets.graphml", "themes.csv", "theme_members.csv", "theme_daily.csv",
+                  "watch.html", "watch_hits.csv", "watch_summary.csv")  # fmt: skip
 MAX_PAIRS = 10
 CONTEXT_CHARS = 240  # of the article's text shown around a highlighted passage, each side
 
@@ -113,14 +114,18 @@ def render_report(
     manifest: dict[str, Any],
     *,
     files: Sequence[str] = (),
+    sections: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The whole page as a string. ``pairs`` (one row per cn/ru evidence pair) may be ``None``:
-    each narrative then shows its best pair from ``flags``. Extra flag columns are shown too."""
+    each narrative then shows its best pair from ``flags``. Extra flag columns are shown too.
+    ``sections`` are ``(style, html)`` of other stages' parts (the shared themes), appended."""
     run_id = str(manifest.get("run_id", ""))
+    styles = [STYLE, *(style for style, _ in sections)]
+    style_tags = "".join(f"<style>{style}</style>" for style in styles)
     parts = [
         "<!DOCTYPE html>",
-        f'<html lang="en"><head><meta charset="utf-8">{csp_meta([SCRIPT], [STYLE])}',
-        f"<title>Narrative sync report {_e(run_id)}</title><style>{STYLE}</style></head><body>",
+        f'<html lang="en"><head><meta charset="utf-8">{csp_meta([SCRIPT], styles)}',
+        f"<title>Narrative sync report {_e(run_id)}</title>{style_tags}</head><body>",
         f"<h1>Narrative sync report <code>{_e(run_id)}</code></h1>",
         _run_facts(manifest, files),
     ]
@@ -135,6 +140,7 @@ def render_report(
             group = members[members["narrative_id"] == nid] if "narrative_id" in members else members[:0]
             evidence = _pairs_of(nid, flag, pairs)
             parts.append(_narrative(flag, group, evidence, urls, texts))
+    parts.extend(body for _, body in sections)
     parts.append(f"<script>{SCRIPT}</script></body></html>\n")
     return "\n".join(parts)
 
@@ -145,12 +151,13 @@ def write_html_report(
     members: pd.DataFrame,
     pairs: pd.DataFrame | None,
     manifest: dict[str, Any],
+    sections: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """Write ``out_dir/report.html`` atomically and return its path."""
     files = ["flags.csv", "members.csv", *(["pairs.csv"] if pairs is not None else [])]
     files += [name for name in OPTIONAL_FILES if (out_dir / name).is_file()]
     path = out_dir / "report.html"
-    page = render_report(flags, members, pairs, manifest, files=[*files, "manifest.json"])
+    page = render_report(flags, members, pairs, manifest, files=[*files, "manifest.json"], sections=sections)
     with atomic_writer(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(page)
     return path
@@ -221,7 +228,7 @@ def _summary(flags: pd.DataFrame) -> str:
         cells = []
         for column in columns:
             text = _e(_cell(column, flag[column]))
-            if column == "narrative_id":
+            if column in ("narrative_id", "theme_id") and text:
                 text = f'<a href="#{text}">{text}</a>'
             cells.append(f'<td class="label">{text}</td>' if column == "label" else f"<td>{text}</td>")
         body.append(f'<tr data-channels="{_e(row_channels(flag))}">{"".join(cells)}</tr>')

@@ -15,6 +15,7 @@ from rich.text import Text
 from detector.errors import NotFoundError
 from detector.report.channels import filter_frames
 from detector.report.safety import terminal_safe
+from detector.report.theme_html import ThemeReport
 from detector.report.writer import write_reports
 from detector.sources.ingest import headline
 from detector.store.reader import StoreReader
@@ -48,9 +49,12 @@ def rewrite_reports(
     if channel_types:
         frames = filter_frames(frames, channel_types)
         manifest = {**manifest, "filter": {"channel_type": sorted(set(channel_types))}}
+    themes = None
+    if "themes" in frames:
+        themes = ThemeReport(frames["themes"], frames["theme_members"], frames.get("theme_daily"))
     return write_reports(
         out_dir, frames["flags"], frames["members"], manifest,
-        pairs=frames.get("pairs"), outlets=frames.get("outlets"),
+        pairs=frames.get("pairs"), outlets=frames.get("outlets"), themes=themes,
     )  # fmt: skip
 
 

@@ -22,11 +22,16 @@ from detector.report.columns import (
     FLAG_COLUMNS,
     MEMBER_COLUMNS,
     PAIR_COLUMNS,
+    THEME_COLUMNS,
+    THEME_DAILY_COLUMNS,
+    THEME_MEMBER_COLUMNS,
     VERDICT_COLUMNS,
     WATCHED_COLUMN,
 )
 from detector.report.html import write_html_report
 from detector.report.safety import spreadsheet_cells
+from detector.report.theme_html import STYLE as THEME_STYLE
+from detector.report.theme_html import ThemeReport, daily_volumes, themes_section
 from detector.scoring.amplification import EDGE_COLUMNS, write_graphml
 from detector.times import iso_utc
 
@@ -64,6 +69,7 @@ def write_reports(
     *,
     pairs: pd.DataFrame | None = None,
     outlets: pd.DataFrame | None = None,
+    themes: ThemeReport | None = None,
 ) -> dict[str, str]:
     """Write every report into ``out_dir``; returns ``{name: path}``.
 
@@ -71,7 +77,9 @@ def write_reports(
     is removed first and the new one, with the other files' checksums, is written last. A crash
     in between leaves no manifest.json, never one that vouches for half-written reports.
     ``report.html`` comes after the CSVs and the outlet graph, so it can link to them. Each CSV
-    ``<name>`` has its Parquet twin under ``<name>_parquet``.
+    ``<name>`` has its Parquet twin under ``<name>_parquet``. With ``themes`` (the theme stage
+    ran), ``themes.csv``, ``theme_members.csv`` and ``theme_daily.csv`` are written too and the
+    page gets its "Shared themes" section; without, stale ones of an earlier run are removed.
     """
     manifest_path = out_dir / "manifest.json"
     manifest_path.unlink(missing_ok=True)
@@ -81,6 +89,7 @@ def write_reports(
     tables = {"flags": (flags, FLAG_COLUMNS + extra), "members": (members, MEMBER_COLUMNS)}
     tables |= {"pairs": (pairs, PAIR_COLUMNS)} if pairs is not None else {}
     tables |= {"outlets": (outlets, EDGE_COLUMNS)} if outlets is not None else {}
+    tables |= theme_tables(out_dir, themes)
     paths: dict[str, Path] = {}
     for name, (frame, columns) in tables.items():
         paths[name] = out_dir / f"{name}.csv"
@@ -90,7 +99,9 @@ def write_reports(
     if outlets is not None:
         paths["outlets_graph"] = out_dir / "outlets.graphml"
         write_graphml(outlets, paths["outlets_graph"])
-    paths["report"] = write_html_report(out_dir, flags, members, pairs, manifest)
+    named = flags["theme_id"].dropna().astype(str).tolist() if "theme_id" in flags else []
+    sections = [(THEME_STYLE, themes_section(themes, named))] if themes is not None else []
+    paths["report"] = write_html_report(out_dir, flags, members, pairs, manifest, sections)
     manifest = {
         **manifest,
         "outputs": {k: str(p) for k, p in paths.items()},
@@ -99,3 +110,18 @@ def write_reports(
     paths["manifest"] = manifest_path
     write_json(manifest, paths["manifest"])
     return {k: str(p) for k, p in paths.items()}
+
+
+def theme_tables(out_dir: Path, themes: ThemeReport | None) -> dict[str, tuple[pd.DataFrame, list[str]]]:
+    """The theme reports to write (name -> frame, columns); without themes, none, and the files an
+    earlier run wrote into ``out_dir`` go (they would be read as this run's)."""
+    names = ("themes", "theme_members", "theme_daily")
+    if themes is None:
+        for name in names:
+            for suffix in (".csv", ".parquet"):
+                (out_dir / f"{name}{suffix}").unlink(missing_ok=True)
+        return {}
+    daily = themes.daily if themes.daily is not None else daily_volumes(themes.members)
+    frames = (themes.themes, themes.members, daily)
+    columns = (THEME_COLUMNS, THEME_MEMBER_COLUMNS, THEME_DAILY_COLUMNS)
+    return {name: (frame, cols) for name, frame, cols in zip(names, frames, columns, strict=True)}

@@ -92,6 +92,13 @@ def read_table(
             info = {"format": "csv", "delimiter": delimiter, **info}
     if compression:
         info["compression"] = compression
+    check_columns(file, frame, bad_lines)
+    return frame, bad_lines, info
+
+
+def check_columns(file: str, frame: pd.DataFrame, bad_lines: list[InputError]) -> None:
+    """The file has the required columns and a row (JSONL whose every line is bad has neither:
+    its lines are the row-level problems)."""
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing and not (frame.empty and bad_lines):
         found = [str(c) for c in frame.columns]
@@ -102,7 +109,6 @@ def read_table(
         )  # fmt: skip
     if frame.empty and not bad_lines:
         raise InputError(file, "has a header but no rows", "pass a feed with at least one row")
-    return frame, bad_lines, info
 
 
 def sniff_delimiter(text: str, suffix: str) -> str:

@@ -12,13 +12,13 @@ reduced to their primary language, as ingest reads a feed's (``zh-CN`` -> ``zh``
 from __future__ import annotations
 
 import logging
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from detector.errors import ConfigError
+from detector.io import parse_toml
 from detector.languages import loose_primary, primary_language
 from detector.sources.lookalikes import name_key
 
@@ -99,12 +99,7 @@ class OutletRegistry:
                 "not exist. Fix: correct that path, write an editable registry with `detector init DIR`, "
                 'or set registry = "" to use the packaged registry alone.'
             )
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path}: not UTF-8 (byte {exc.start}). Fix: save it as UTF-8.") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: correct that line.") from None
+        data = parse_toml(path.read_bytes(), path)
         return cls(
             [_outlet(f'{path}: [outlets."{name}"]', name, e) for name, e in data.get("outlets", {}).items()]
         )

@@ -1,6 +1,8 @@
 """The store's tables, and the migrations that bring a store made by an older version up to them.
 
-Every migration is idempotent (a no-op on a current store) and runs when a store is opened, so a
+Tables added since (``themes``, ``theme_members``) are created by ``CREATE TABLE IF NOT EXISTS``
+when an older store is next opened for writing: nothing in the older tables changes. Every
+migration is idempotent (a no-op on a current store) and runs when a store is opened, so a
 newcomer never runs a migration by hand.
 """
 
@@ -83,6 +85,23 @@ CREATE TABLE IF NOT EXISTS report_rows (
     report VARCHAR NOT NULL,      -- flags | members | pairs ...
     frame BLOB NOT NULL,          -- the exact frame the report was written from, as Parquet
     PRIMARY KEY (run_id, report)
+);
+CREATE TABLE IF NOT EXISTS themes (   -- a run's themes (detector/store/themes.py)
+    run_id VARCHAR NOT NULL,
+    theme_id VARCHAR NOT NULL,
+    rank INTEGER NOT NULL,        -- the row's place in themes.csv
+    flagged BOOLEAN NOT NULL,
+    q_value DOUBLE,               -- NULL when the period cannot support a timing null
+    articles INTEGER NOT NULL,
+    PRIMARY KEY (run_id, theme_id)
+);
+CREATE TABLE IF NOT EXISTS theme_members (
+    run_id VARCHAR NOT NULL,
+    theme_id VARCHAR NOT NULL,
+    article_id VARCHAR NOT NULL,  -- the feed's own id
+    bloc VARCHAR NOT NULL,
+    published_at TIMESTAMP NOT NULL,  -- UTC
+    centrality DOUBLE
 );
 CREATE TABLE IF NOT EXISTS verdicts (  -- append-only: the latest row per target counts
     seq INTEGER PRIMARY KEY,      -- order of recording, 1, 2, ...

@@ -26,6 +26,7 @@ import pandas as pd
 from detector.errors import NotFoundError, StoreBusyError, StoreDamagedError
 from detector.store.health import NO_EXTENSIONS, check_file, check_size, translate
 from detector.store.schema import create_or_migrate, transaction
+from detector.store.themes import THEME_FRAMES, clear_themes, latest_theme_members, save_themes, theme_runs
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,13 @@ class Store:
         frame["published_at"] = pd.to_datetime(frame["published_at"]).dt.tz_localize("UTC")
         return frame
 
+    def article_texts(self, ids: list[str]) -> pd.DataFrame:
+        """``id, title, text`` of the stored articles among ``ids``."""
+        self.con_.register("wanted", pd.DataFrame({"id": list(dict.fromkeys(ids))}, dtype=object))
+        frame = self.con_.execute("SELECT a.id, a.title, a.text FROM articles a JOIN wanted USING (id)").df()
+        self.con_.unregister("wanted")
+        return frame
+
     def scope_size(self, start: datetime, end: datetime) -> tuple[int, int]:
         """``(articles, characters of title + text)`` with ``start <= published_at < end``."""
         row = self.con_.execute(
@@ -256,6 +264,7 @@ class Store:
                 [f"process died; superseded by run {run_id} started {started:%Y-%m-%dT%H:%M:%S}Z"],
             )
             con.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
+            clear_themes(con, run_id)  # an earlier attempt's themes must not pass for this one's
             con.execute(
                 "INSERT INTO runs VALUES (?, ?, NULL, 'running', ?, ?, NULL, NULL)",
                 [run_id, started, method_hash, model_id],
@@ -352,9 +361,31 @@ class Store:
             frame.to_parquet(buffer, index=False)
             rows.append((run_id, name, buffer.getvalue()))
         with self.transaction() as con:
-            con.execute("DELETE FROM report_rows WHERE run_id = ?", [run_id])
+            con.execute(
+                "DELETE FROM report_rows WHERE run_id = ? AND report NOT IN (SELECT unnest(?))",
+                [run_id, list(THEME_FRAMES)],
+            )
             if rows:
                 con.executemany("INSERT INTO report_rows VALUES (?, ?, ?)", rows)
+
+    # ---- themes (detector/store/themes.py) --------------------------------------------------
+    def save_themes(
+        self,
+        run_id: str,
+        themes: pd.DataFrame,
+        theme_members: pd.DataFrame,
+        theme_daily: pd.DataFrame | None = None,
+    ) -> None:
+        """Keep a run's themes and their members (and daily volumes), replacing an earlier attempt's."""
+        save_themes(self.con_, run_id, themes, theme_members, theme_daily)
+
+    def latest_theme_members(self, before_run_id: str | None = None) -> pd.DataFrame:
+        """The members of the newest finished run with themes (before ``before_run_id``)."""
+        return latest_theme_members(self.con_, before_run_id)
+
+    def theme_runs(self, theme_id: str) -> list[str]:
+        """Finished runs that hold ``theme_id``, newest first."""
+        return theme_runs(self.con_, theme_id)
 
     def report_frames(self, run_id: str) -> dict[str, pd.DataFrame]:
         """The frames :meth:`put_report_frames` kept for ``run_id``, by report name."""

@@ -126,11 +126,12 @@ def read_verdicts(path: str) -> tuple[list[VerdictRow], list[str]]:
 
 def verdict_row(path: str, number: int, value: dict[str, str], ids: list[str], verdict: str) -> VerdictRow:
     """One row's verdict, its values checked (``verdict``: the cell, lower-cased)."""
-    given = [c for c in ids if value[c]]
-    if len(given) != 1:
-        problem = "names both a narrative_id and a theme_id" if given else "has a verdict but no id"
-        raise InputError(path, problem, "give each verdict row exactly one id", row=number,
-                         field=given[0] if given else ids[0])  # fmt: skip
+    # A narrative_id decides: flags.csv names the theme that holds a flag (theme_id) beside it, as
+    # context; a row is a theme's verdict only when it names a theme and no narrative.
+    given = [c for c in ids if value[c]][:1]
+    if not given:
+        raise InputError(path, "has a verdict but no id", "give the row its narrative_id or theme_id",
+                         row=number, field=ids[0])  # fmt: skip
     if verdict not in (*VALUES, CLEAR):
         raise InputError(
             path, "unknown verdict", FIX_VALUE, row=number, field="verdict", seen=value["verdict"]

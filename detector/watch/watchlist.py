@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from detector.errors import ConfigError
+from detector.io import parse_toml
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 REQUIRED = ("id", "name", "statements")
@@ -156,12 +156,5 @@ def load_watchlist(path: str | Path) -> Watchlist:
             "pass the path of a watchlist TOML (docs/watchlists.md); `detector init DIR` writes a "
             "starter one, DIR/watchlist.toml."
         )
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not UTF-8 (byte {exc.start}). Fix: save it as UTF-8 (iconv -f <its encoding> -t utf-8)."
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: correct that line.") from None
+    data = parse_toml(path.read_bytes(), path)
     return watchlist_from_dict(data, str(path))

@@ -1,5 +1,6 @@
 """The bad-input sweep of ``test_bad_input_sweep`` over the other commands: ``track``, ``search``,
-``show``, ``report``, ``eval``, ``tune``, ``init`` and the checks ``run`` makes before any work
+``show``, ``report``, ``eval``, ``tune``, ``init``, ``themes``, ``prune``, ``verdicts`` (its files have
+their own sweep, ``test_verdict_files``) and the checks ``run`` makes before any work
 (a broken ``[watch] watchlist``). Same subprocess, same assertions: exit 2, exactly one ``Error:``
 line with a ``Fix:`` and no traceback, no file in ``--out``, the store given byte-identical and
 still holding its articles (or no store left behind at all)."""
@@ -219,6 +220,28 @@ CASES = [
     Case("run-watchlist-not-utf8",
          with_files(run_with('[watch]\nwatchlist = "w.toml"\n'), {"w.toml": CP1251}),
          ("w.toml: not UTF-8",)),
+    Case("themes-until-before-since",
+         review("themes", "--since", "2024-12-02", "--until", "2024-12-01", "--out", "{folder}/out"),
+         ("--until 2024-12-01 is not after --since 2024-12-02", "a later --until")),
+    Case("themes-period-without-articles",
+         review("themes", "--since", "2099-01-01", "--until", "2099-02-01", "--out", "{folder}/out"),
+         ("holds no article published in [2099-01-01, 2099-02-01)", "pick dates the store covers")),
+    Case("themes-since-not-a-date",
+         review("themes", "--since", "2024-13-01", "--until", "2024-12-01", "--out", "{folder}/out"),
+         ("--since '2024-13-01' is not a date", "YYYY-MM-DD")),
+    Case("themes-out-under-a-file",
+         with_files(review("themes", "--since", "2024-11-01", "--until", "2024-12-01",
+                           "--out", "{folder}/f/o"), {"f": b"x"}),
+         ("(--out) cannot be written (Not a directory)",)),
+    Case("prune-before-not-a-date", review("prune", "--before", "yesterdayish"),
+         ("--before 'yesterdayish' is not a date", "YYYY-MM-DD")),
+    Case("prune-store-missing", review("prune", "--before", "2024-01-01", store="{folder}/none.duckdb"),
+         ("none.duckdb does not exist",)),
+    Case("verdicts-import-missing-file", review("verdicts", "import", "{folder}/none.csv"),
+         ("none.csv: cannot be read",)),
+    Case("verdicts-export-out-under-a-file",
+         with_files(review("verdicts", "export", "--out", "{folder}/f/v.csv"), {"f": b"x"}),
+         ("(--out) cannot be written",)),
     Case("init-would-overwrite", init(existing=True), ("outlets.toml", "already exist", "--force")),
     Case("init-under-a-file", with_files(init("{folder}/f/starter"), {"f": b"x"}),
          ("cannot be written", "not a file")),

@@ -112,8 +112,6 @@ CASES = [
          ("row 1", "field 'verdict_at'", "ISO 8601")),
     Case("two_verdicts_one_id", text(f"narrative_id;verdict\r\n{IDS[0]};dismissed\r\n{IDS[0]};confirmed\r\n"),
          ("row 2", "second verdict", "row 1 says dismissed")),
-    Case("both_ids", text(f"narrative_id,theme_id,verdict\n{IDS[0]},T1,dismissed\n"),
-         ("row 1", "both a narrative_id and a theme_id")),
     Case("unknown_theme", text(f"narrative_id,theme_id,verdict\n{IDS[0]},,\n,T-nope,confirmed\n"),
          ("row 2", "field 'theme_id'", "unknown theme id")),
     Case("ragged_row", text(f"narrative_id,verdict\n{IDS[0]},dismissed,extra,cells\n"), ("row 1", "4 cells")),
