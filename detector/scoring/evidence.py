@@ -98,7 +98,7 @@ class PairBackground:
 
 # Rows of a pair block: gathering all 200,000 pairs' vectors at once allocates two 400 MB arrays
 # (512-d float32) whose first touch costs ~2 s of page faults; blocks of 4,096 cost 0.1 s, and a
-# row's dot product is the same whatever block it sits in (tests/test_evidence_background.py).
+# row's dot product is the same whatever block it sits in (tests/scoring/test_evidence_background.py).
 PAIR_BLOCK = 4096
 
 
