@@ -264,8 +264,12 @@ def main() -> None:
     sizes = [10_000, 100_000] if args.quick else sorted(args.sizes)
     args.work.mkdir(parents=True, exist_ok=True)
     store = args.work / "growth.duckdb"
-    if not store.exists():
-        shutil.copyfile(CACHE, store)
+    # Always from the cache: a store an earlier (or interrupted) run grew may hold more than the
+    # first size asked for, and growing never shrinks it (one such store measured 496,101 units at
+    # "10,000" and "100,000" alike).
+    for stale in (store, archive_path(store), store.with_name(store.name + ".lock")):
+        stale.unlink(missing_ok=True)
+    shutil.copyfile(CACHE, store)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     pool, day = originals()
     day_feed = args.work / "day.csv"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from detector.errors import ConfigError
-from detector.themes.discovery import WindowedAgglomerative, cut_tree, renumber
+from detector.themes.discovery import WindowedAgglomerative, condensed_distances, cut_tree, renumber
 from detector.themes.labels import (
     chinese_tokens,
     ctfidf_keywords,
@@ -35,6 +35,16 @@ from detector.themes.sync import (
 from tests.conftest import ROOT
 
 # ---- labels ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_condensed_distances_are_scipys_pdist(metric: str) -> None:
+    from scipy.spatial.distance import pdist
+
+    units = np.random.default_rng(7).normal(size=(301, 16))
+    got = condensed_distances(units, metric, block=64)  # several blocks, a ragged last one
+    assert got.shape == (301 * 300 // 2,)
+    np.testing.assert_allclose(got, pdist(units, metric), rtol=0, atol=1e-12)
 
 
 def test_russian_tokens_are_lemmas_without_function_words() -> None:
