@@ -82,6 +82,7 @@ def theme_row(tid: str, group: pd.DataFrame) -> dict[str, Any]:
     row |= {"leader": "cn" if first["cn"] < first["ru"] else "ru"}
     row |= {"lag_hours": round(abs((first["ru"] - first["cn"]).total_seconds()) / 3600, 2)}
     row |= {"xcorr_lag_days": 1, "xcorr_peak": 0.61, "burst_days": first.min().strftime("%Y-%m-%d")}
+    row |= {"verdict": "confirmed" if flagged else "", "verdict_note": "", "verdict_by": "", "verdict_at": ""}
     return row | {"period_start": "2024-11-06T00:00:00Z", "period_end": "2024-12-04T00:00:00Z"}
 
 
