@@ -69,11 +69,17 @@ def split_key(stage: PassageStage) -> str:
 
 def register_units(db: Store, stage: PassageStage) -> int:
     """Split every stored article that has no units for ``stage``'s split (new or edited ones),
-    embed the passages the cache lacks, and record them as units; returns how many were added."""
+    embed the passages the cache lacks, and record them as units; returns how many were added.
+    A store whose articles and units are as the last complete registration left them is not
+    searched again (a killed registration records nothing, so the next one searches)."""
     split, added, after = split_key(stage), 0, None
+    key, state = f"units_registered:{split}", unit_table.registration_state(db, split)
+    if unit_table.meta(db, key) == state:
+        return 0
     while True:
         articles = unit_table.articles_without_units(db, split, REGISTER_BATCH, after)
         if articles.empty:
+            unit_table.set_meta(db, key, unit_table.registration_state(db, split))
             return added
         last = articles.iloc[-1]
         after = (last["published_at"].tz_convert(None).to_pydatetime(), str(last["id"]))

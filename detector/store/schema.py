@@ -78,6 +78,7 @@ CREATE TABLE IF NOT EXISTS units (
 );
 CREATE TABLE IF NOT EXISTS store_meta (
     key VARCHAR PRIMARY KEY,      -- store_id | next_unit_id | archive_trained:<split>
+                                  -- | units_registered:<split>
     value VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS report_rows (

@@ -71,6 +71,21 @@ def articles_without_units(
     return frame
 
 
+def registration_state(db: Store, split: str) -> str:
+    """What the units of ``split`` were registered against: the articles' count and a digest of
+    their ``(id, content_hash)``, and the units' count. An article added, edited or dropped, or a
+    unit dropped, changes it; reading it scans two columns (10 ms at 100k articles), where finding
+    the articles without units is an anti-join (80 ms at 100k, and growing with the store)."""
+    articles = _one(
+        db,
+        "SELECT count(*), coalesce(sum(hash(id, content_hash))::HUGEINT % 18446744073709551616, 0) "
+        "FROM articles",
+        [],
+    )
+    units = _one(db, "SELECT count(*) FROM units WHERE split = ?", [split])
+    return f"{articles[0] if articles else 0}:{articles[1] if articles else 0}:{units[0] if units else 0}"
+
+
 def replace_units(
     db: Store, split: str, articles: pd.DataFrame, passages: pd.DataFrame, hashes: list[str]
 ) -> int:
@@ -122,12 +137,11 @@ def next_unit_id(db: Store) -> int:
 def sample_upto(db: Store, model_id: str, split: str, upto: int, size: int, seed: int) -> np.ndarray:
     """Vectors of a seeded sample of ``size`` units of ``split`` with ``unit_id <= upto``."""
     rows = db.con_.execute(
-        "SELECT u.unit_id, e.vector FROM (SELECT unit_id, text_hash FROM units WHERE split = ? "
-        "AND unit_id <= ? ORDER BY hash(unit_id + ?), unit_id LIMIT ?) u "
-        "JOIN embeddings e ON e.text_hash = u.text_hash AND e.model_id = ? ORDER BY u.unit_id",
-        [split, upto, seed, size, model_id],
-    ).fetchall()
-    return _unpack(rows)[1]
+        "SELECT unit_id, text_hash FROM units WHERE split = ? AND unit_id <= ? "
+        "ORDER BY hash(unit_id + ?), unit_id LIMIT ?",
+        [split, upto, seed, size],
+    ).df()
+    return _with_vectors(db, model_id, rows.sort_values("unit_id"))[1]
 
 
 def live_ids(db: Store, split: str, upto: int) -> np.ndarray:
@@ -143,22 +157,20 @@ def unit_vectors(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(unit ids, vectors)`` of up to ``limit`` units of ``split`` with ``lo <= unit_id < hi``, by id."""
     rows = db.con_.execute(
-        "SELECT u.unit_id, e.vector FROM (SELECT unit_id, text_hash FROM units WHERE split = ? "
-        "AND unit_id >= ? AND unit_id < ? ORDER BY unit_id LIMIT ?) u "
-        "JOIN embeddings e ON e.text_hash = u.text_hash AND e.model_id = ? ORDER BY u.unit_id",
-        [split, lo, hi, limit, model_id],
-    ).fetchall()
-    return _unpack(rows)
+        "SELECT unit_id, text_hash FROM units WHERE split = ? AND unit_id >= ? AND unit_id < ? "
+        "ORDER BY unit_id LIMIT ?",
+        [split, lo, hi, limit],
+    ).df()
+    return _with_vectors(db, model_id, rows)
 
 
 def vectors_of(db: Store, model_id: str, unit_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(unit ids, vectors)`` of the given units that still exist, by id."""
     rows = db.con_.execute(
-        "SELECT u.unit_id, e.vector FROM units u JOIN embeddings e ON e.text_hash = u.text_hash "
-        "AND e.model_id = ? WHERE u.unit_id IN (SELECT unnest(?::BIGINT[])) ORDER BY u.unit_id",
-        [model_id, _ints(unit_ids)],
-    ).fetchall()
-    return _unpack(rows)
+        "SELECT unit_id, text_hash FROM units WHERE unit_id IN (SELECT unnest(?::BIGINT[])) ORDER BY unit_id",
+        [_ints(unit_ids)],
+    ).df()
+    return _with_vectors(db, model_id, rows)
 
 
 def sample_units(
@@ -174,12 +186,11 @@ def sample_units(
     )
     total = int(row[0]) if row else 0
     rows = db.con_.execute(
-        "SELECT u.unit_id, e.vector FROM (SELECT unit_id, text_hash FROM units WHERE split = ? "
-        "AND published_at >= ? AND published_at < ? ORDER BY hash(unit_id + ?), unit_id LIMIT ?) u "
-        "JOIN embeddings e ON e.text_hash = u.text_hash AND e.model_id = ? ORDER BY u.unit_id",
-        [split, since, until, seed, size, model_id],
-    ).fetchall()
-    ids, vectors = _unpack(rows)
+        "SELECT unit_id, text_hash FROM units WHERE split = ? AND published_at >= ? "
+        "AND published_at < ? ORDER BY hash(unit_id + ?), unit_id LIMIT ?",
+        [split, since, until, seed, size],
+    ).df()
+    ids, vectors = _with_vectors(db, model_id, rows.sort_values("unit_id"))
     return ids, vectors, total
 
 
@@ -222,8 +233,25 @@ def _one(db: Store, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
     return rows[0] if rows else None
 
 
-def _unpack(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    if not rows:
+def _with_vectors(db: Store, model_id: str, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(unit ids, vectors)`` of the ``unit_id, text_hash`` rows (in their order) whose cache row
+    exists. The vectors are fetched by a semi-join on the wanted hashes, not by joining the units
+    to the cache: DuckDB's hash join reads every cached vector of the probe side (140 ms for 256
+    units at 100k articles, 20 ms this way), the semi-join only the hash column."""
+    if rows.empty:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    wanted = pd.unique(rows["text_hash"])
+    found = db.con_.execute(
+        "SELECT text_hash, vector FROM embeddings WHERE model_id = ? "
+        "AND text_hash IN (SELECT unnest(?::VARCHAR[]))",
+        [model_id, wanted.tolist()],
+    ).fetchnumpy()
+    where = pd.Index(found["text_hash"]).get_indexer(rows["text_hash"])
+    keep = where >= 0
+    ids = rows["unit_id"].to_numpy(dtype=np.int64)[keep]
+    if not len(ids):
         return ids, np.zeros((0, 0), dtype=np.float32)
-    return ids, np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+    blobs = found["vector"]
+    # One buffer for all rows: np.vstack of per-row views costs ~2.5 us a row (0.13 s per 50k).
+    matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+    return ids, matrix[where[keep]]

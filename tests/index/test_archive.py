@@ -19,7 +19,7 @@ import pytest
 
 from detector.embed.embedding import EmbeddingStage, normalise
 from detector.embed.passages import PassageStage
-from detector.index.archive import ArchiveIndex, archive_path, register_units
+from detector.index.archive import ArchiveIndex, archive_path, register_units, split_key
 from detector.store import units as unit_table
 from detector.store.store import Store
 from tests.conftest import ROOT
@@ -198,6 +198,21 @@ def test_an_edited_article_gets_new_units_and_its_old_ones_leave_the_index(store
     assert [r[0] for r in rows] == [before]
     index = synced(store)
     assert index.manifest_["max_unit_id"] == before
+
+
+def test_registration_searches_again_only_when_articles_or_units_changed(store: Path) -> None:
+    """An unchanged store skips the search for articles without units (it grows with the store);
+    a new article, or a unit dropped by hand, sends it searching again."""
+    split = split_key(stage())
+    key = f"units_registered:{split}"
+    with Store(store) as db:
+        assert unit_table.meta(db, key) == unit_table.registration_state(db, split)
+        db.con_.execute("DELETE FROM units WHERE article_id = 'a3'")
+        assert register_units(db, stage()) >= 1  # the dropped units are registered again
+        assert register_units(db, stage()) == 0
+        db.upsert_articles(articles(5000, 2))
+        assert register_units(db, stage()) >= 2
+        assert unit_table.meta(db, key) == unit_table.registration_state(db, split)
 
 
 def test_the_manifest_says_what_the_index_covers(store: Path) -> None:
