@@ -31,6 +31,7 @@ fault trains the same cells and codebooks and adds the units in id order: the sa
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import math
@@ -78,16 +79,17 @@ def register_units(db: Store, stage: PassageStage) -> int:
         return 0
     while True:
         articles = unit_table.articles_without_units(db, split, REGISTER_BATCH, after)
-        if articles.empty:
+        if not articles.empty:
+            last = articles.iloc[-1]
+            after = (last["published_at"].tz_convert(None).to_pydatetime(), str(last["id"]))
+            passages = stage.passages(articles)
+            texts = passages["text"].tolist()
+            stage.embedding.ensure_cached(db, texts)
+            added += unit_table.replace_units(db, split, articles, passages, [text_hash(t) for t in texts])
+            log.info("archive: %d units registered so far", added)
+        if len(articles) < REGISTER_BATCH:  # a short batch is the last: no second anti-join
             unit_table.set_meta(db, key, unit_table.registration_state(db, split))
             return added
-        last = articles.iloc[-1]
-        after = (last["published_at"].tz_convert(None).to_pydatetime(), str(last["id"]))
-        passages = stage.passages(articles)
-        texts = passages["text"].tolist()
-        stage.embedding.ensure_cached(db, texts)
-        added += unit_table.replace_units(db, split, articles, passages, [text_hash(t) for t in texts])
-        log.info("archive: %d units registered so far", added)
 
 
 class ArchiveError(Exception):
@@ -176,7 +178,7 @@ class ArchiveIndex:
             manifest: dict[str, Any] = json.loads(blob[len(MAGIC) + 8 : body])
         except (UnicodeDecodeError, ValueError):
             raise ArchiveError("its manifest is unreadable (truncated or corrupted)") from None
-        payload = blob[body:]
+        payload = memoryview(blob)[body:]  # a view: the payload is most of the file
         if len(payload) != manifest.get("payload_bytes"):
             raise ArchiveError(f"truncated ({len(payload)} of {manifest.get('payload_bytes')} payload bytes)")
         if hashlib.sha256(payload).hexdigest() != manifest.get("payload_sha256"):
@@ -190,7 +192,10 @@ class ArchiveIndex:
         for key, value in expected.items():
             if manifest.get(key) != value:
                 raise ArchiveError(f"made for another {key} ({manifest.get(key)!r}, not {value!r})")
-        index = faiss.deserialize_index(np.frombuffer(payload, dtype=np.uint8))
+        # Read through a callback: deserialize_index first copies the payload into a FAISS vector
+        # (at a million articles 0.6 s against 0.3 s).
+        reader = faiss.PyCallbackIOReader(io.BytesIO(payload).read, 1 << 24)  # type: ignore[attr-defined]
+        index = faiss.read_index(reader)
         if int(index.ntotal) != manifest["vectors"]:
             raise ArchiveError("its payload and manifest disagree on the number of vectors")
         return manifest, index
@@ -209,7 +214,8 @@ class ArchiveIndex:
             self._drop_removed(db)
             changed = True
         # How many units there will be, before adding them: a grown index is rebuilt, not extended.
-        total = unit_table.unit_state(db, self.split_, unit_table.next_unit_id(db) - 1)[0]
+        last = unit_table.next_unit_id(db) - 1
+        total = count if last == self.upto_ else unit_table.unit_state(db, self.split_, last)[0]
         grown = self.kind_ == "flat" and total > self.exact_max
         grown |= self.kind_ == "ivfpq" and total > self.retrain_growth * self.trained_
         if grown:

@@ -60,6 +60,10 @@ def prune(db: Store, before: datetime, article_hashes: Callable[[pd.DataFrame], 
             "DELETE FROM embeddings WHERE text_hash IN (SELECT text_hash FROM doomed_hashes) AND text_hash "
             "NOT IN (SELECT text_hash FROM units ANTI JOIN doomed ON units.article_id = doomed.id)"
         ).fetchall())  # fmt: skip
+        con.execute(  # the calibration sample's rows of these units (its state is then stale: refreshed)
+            "DELETE FROM unit_sample WHERE unit_id IN (SELECT unit_id FROM units "
+            "WHERE article_id IN (SELECT id FROM doomed))"
+        )
         counts["units"] = _count(
             con.execute("DELETE FROM units WHERE article_id IN (SELECT id FROM doomed)").fetchall()
         )

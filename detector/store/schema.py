@@ -76,9 +76,18 @@ CREATE TABLE IF NOT EXISTS units (
     published_at TIMESTAMP NOT NULL,
     text_hash VARCHAR NOT NULL    -- its embedding cache row
 );
+-- A seeded sample of the units with their vectors, for calibrating search and track
+-- (detector/store/unit_sample.py): every unit whose rank is below a threshold.
+CREATE TABLE IF NOT EXISTS unit_sample (
+    unit_id BIGINT NOT NULL,
+    split VARCHAR NOT NULL,
+    published_at TIMESTAMP NOT NULL,
+    rank UBIGINT NOT NULL,        -- hash(unit_id + seed)
+    vector BLOB NOT NULL          -- the unit's cached vector, float32
+);
 CREATE TABLE IF NOT EXISTS store_meta (
     key VARCHAR PRIMARY KEY,      -- store_id | next_unit_id | archive_trained:<split>
-                                  -- | units_registered:<split>
+                                  -- | units_registered:<split> | unit_sample:<split>
     value VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS report_rows (

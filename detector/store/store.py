@@ -27,6 +27,7 @@ from detector.errors import NotFoundError, StoreBusyError, StoreDamagedError
 from detector.store.health import NO_EXTENSIONS, check_file, check_size, translate
 from detector.store.schema import create_or_migrate, transaction
 from detector.store.themes import THEME_FRAMES, clear_themes, latest_theme_members, save_themes, theme_runs
+from detector.store.vectors import cached_vectors
 
 log = logging.getLogger(__name__)
 
@@ -233,17 +234,12 @@ class Store:
         """Vectors in the order of ``hashes`` (which must all be cached)."""
         if not hashes:
             return np.zeros((0, 0), dtype=np.float32)
-        wanted = pd.DataFrame({"text_hash": hashes, "position": np.arange(len(hashes))})
-        self.con_.register("wanted", wanted)
-        rows = self.con_.execute(
-            "SELECT w.position, e.vector FROM wanted w JOIN embeddings e "
-            "ON e.text_hash = w.text_hash AND e.model_id = ? ORDER BY w.position",
-            [model_id],
-        ).fetchall()
-        self.con_.unregister("wanted")
-        if len(rows) != len(hashes):
-            raise KeyError(f"{len(hashes) - len(rows)} embeddings are not cached for {model_id}")
-        return np.vstack([np.frombuffer(blob, dtype=np.float32) for _, blob in rows])
+        found, vectors = cached_vectors(self.con_, hashes, model_id)
+        where = found.get_indexer(hashes)
+        if (where < 0).any():
+            missing = int((where < 0).sum())
+            raise KeyError(f"{missing} embeddings are not cached for {model_id}")
+        return np.asarray(vectors[where])
 
     # ---- runs, clusters, flags --------------------------------------------------------------
     def start_run(self, run_id: str, method_hash: str, model_id: str, started: datetime) -> list[str]:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from detector.store.store import Store
+from detector.store.vectors import cached_vectors
 
 UNIT_COLUMNS = [
     "unit_id",
@@ -179,12 +180,7 @@ def sample_units(
     """A seeded sample of ``size`` units of ``split`` published in ``[since, until)`` (all of them
     when there are fewer): ``(unit ids, vectors, units in scope)``. The sample is the units with the
     smallest seeded hash of their id, so it is the same on every call for the same store."""
-    row = _one(
-        db,
-        "SELECT count(*) FROM units WHERE split = ? AND published_at >= ? AND published_at < ?",
-        [split, since, until],
-    )
-    total = int(row[0]) if row else 0
+    total = scope_count(db, split, since, until)
     rows = db.con_.execute(
         "SELECT unit_id, text_hash FROM units WHERE split = ? AND published_at >= ? "
         "AND published_at < ? ORDER BY hash(unit_id + ?), unit_id LIMIT ?",
@@ -192,6 +188,16 @@ def sample_units(
     ).df()
     ids, vectors = _with_vectors(db, model_id, rows.sort_values("unit_id"))
     return ids, vectors, total
+
+
+def scope_count(db: Store, split: str, since: datetime, until: datetime) -> int:
+    """How many units of ``split`` were published in ``[since, until)``."""
+    row = _one(
+        db,
+        "SELECT count(*) FROM units WHERE split = ? AND published_at >= ? AND published_at < ?",
+        [split, since, until],
+    )
+    return int(row[0]) if row else 0
 
 
 def units_in_scope(db: Store, split: str, since: datetime, until: datetime) -> np.ndarray:
@@ -235,23 +241,13 @@ def _one(db: Store, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
 
 def _with_vectors(db: Store, model_id: str, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """``(unit ids, vectors)`` of the ``unit_id, text_hash`` rows (in their order) whose cache row
-    exists. The vectors are fetched by a semi-join on the wanted hashes, not by joining the units
-    to the cache: DuckDB's hash join reads every cached vector of the probe side (140 ms for 256
-    units at 100k articles, 20 ms this way), the semi-join only the hash column."""
+    exists (:func:`detector.store.vectors.cached_vectors`)."""
     if rows.empty:
         return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    wanted = pd.unique(rows["text_hash"])
-    found = db.con_.execute(
-        "SELECT text_hash, vector FROM embeddings WHERE model_id = ? "
-        "AND text_hash IN (SELECT unnest(?::VARCHAR[]))",
-        [model_id, wanted.tolist()],
-    ).fetchnumpy()
-    where = pd.Index(found["text_hash"]).get_indexer(rows["text_hash"])
+    found, vectors = cached_vectors(db.con_, rows["text_hash"].to_numpy(), model_id)
+    where = found.get_indexer(rows["text_hash"])
     keep = where >= 0
     ids = rows["unit_id"].to_numpy(dtype=np.int64)[keep]
     if not len(ids):
         return ids, np.zeros((0, 0), dtype=np.float32)
-    blobs = found["vector"]
-    # One buffer for all rows: np.vstack of per-row views costs ~2.5 us a row (0.13 s per 50k).
-    matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
-    return ids, matrix[where[keep]]
+    return ids, vectors[where[keep]]
