@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -138,11 +138,14 @@ CREATE TABLE IF NOT EXISTS first_flagged (
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """All statements inside or none (rolled back on any exception)."""
-    con.execute("BEGIN TRANSACTION")
     try:
+        # BEGIN inside the try: a Ctrl-C landing just after it must still roll back, or the
+        # connection stays in a transaction and marking the run interrupted fails.
+        con.execute("BEGIN TRANSACTION")
         yield con
     except BaseException:
-        con.execute("ROLLBACK")
+        with suppress(duckdb.Error):  # the interrupt came before BEGIN took effect: none to undo
+            con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
 
