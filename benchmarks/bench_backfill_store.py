@@ -20,18 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.bench_growth import DAY, copies, originals
+from benchmarks.bench_growth import DAY, copies, originals, timed
 from detector.index.archive import archive_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,22 +76,14 @@ def main() -> None:
     inputs = ["-i", str(args.work / "feed.csv"), "-o", str(out), "--store", str(copy)]
     command = ["run", "-c", str(config), *inputs]
     load = os.getloadavg()
-    start = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "detector", *command],
-                          env=env, cwd=ROOT, capture_output=True, text=True)  # fmt: skip
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"detector {' '.join(command)} failed:\n{proc.stderr[-3000:]}")
-    stats = dict(re.findall(r"^\s*(.+?): (.+)$", proc.stderr, re.M))
+    run = timed(command, env)
     manifest = json.loads((out / "manifest.json").read_text())
+    summary = run.pop("stdout").strip().splitlines()
     result: dict[str, Any] = {
         "articles": n, "days": args.days, "per_day": args.per_day, "cpus": args.cpus,
-        "workers": args.workers, "wall_s": round(wall, 1),
-        "cpu_s": round(float(stats["User time (seconds)"]) + float(stats["System time (seconds)"]), 1),
-        "peak_rss_gb": round(int(stats["Maximum resident set size (kbytes)"]) / 1024**2, 3),
-        "articles_per_s": round(n / wall, 1), "timings_s": manifest["timings_s"],
-        "embedded": manifest["counts"]["embedded"], "load_before": load, "load_after": os.getloadavg(),
-        "summary": proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "",
+        "workers": args.workers, **run, "articles_per_s": round(n / run["wall_s"], 1),
+        "timings_s": manifest["timings_s"], "embedded": manifest["counts"]["embedded"],
+        "load_before": load, "load_after": os.getloadavg(), "summary": summary[-1] if summary else "",
     }  # fmt: skip
     print(json.dumps(result, indent=1, default=str))
     if args.json is not None:

@@ -234,12 +234,10 @@ class Store:
         """Vectors in the order of ``hashes`` (which must all be cached)."""
         if not hashes:
             return np.zeros((0, 0), dtype=np.float32)
-        found, vectors = cached_vectors(self.con_, hashes, model_id)
-        where = found.get_indexer(hashes)
-        if (where < 0).any():
-            missing = int((where < 0).sum())
-            raise KeyError(f"{missing} embeddings are not cached for {model_id}")
-        return np.asarray(vectors[where])
+        present, vectors = cached_vectors(self.con_, hashes, model_id)
+        if not present.all():
+            raise KeyError(f"{int((~present).sum())} embeddings are not cached for {model_id}")
+        return vectors
 
     # ---- runs, clusters, flags --------------------------------------------------------------
     def start_run(self, run_id: str, method_hash: str, model_id: str, started: datetime) -> list[str]:

@@ -18,12 +18,13 @@ it does not (a narrow ``--since`` scope, a larger ``size``), the caller reads th
 **Bounded.** When the table outgrows ``4 * keep`` rows, the threshold is lowered so that
 ``2 * keep`` remain (a Bernoulli sample of a Bernoulli sample is one at the lower rate).
 
-**In step with the units**, by :func:`refresh` (run by the archive index's sync, before every
-search and track): units added since (ids above the last covered) are sampled in; rows of units
-the store dropped (pruned, edited) are removed; a sample made for another seed is rebuilt. Its
-state (seed, threshold, last id, and the units' count and digest it covers) sits in
-``store_meta`` and changes in the transaction that changes the rows, so a kill leaves the old
-sample or the new one; :func:`scope_sample` answers only when that state matches the units'.
+**In step with the units**, by :func:`refresh` (run by each daily run after the archive update,
+and by search and track before they read it): units added since (ids above the last covered)
+are sampled in; rows of units the store dropped (pruned, edited) are removed; a sample made for
+another seed is rebuilt. Its state (seed, threshold, last id, and the units' count and digest it
+covers) sits in ``store_meta`` and changes in the transaction that changes the rows, so a kill
+leaves the old sample or the new one; :func:`scope_sample` answers only from the state
+:func:`refresh` returned, and not once a unit has been added since.
 """
 
 from __future__ import annotations
@@ -105,16 +106,15 @@ def _sample_in(db: Store, model_id: str, split: str, known: dict[str, int], last
     upto = int(rows["unit_id"].iloc[-1]) if len(rows) == BATCH else last
     ranks = rows["rank"].to_numpy(dtype=np.uint64)
     picked = rows if known["threshold"] >= FULL else rows[ranks < np.uint64(known["threshold"])]
-    found, vectors = cached_vectors(db.con_, picked["text_hash"].to_numpy(), model_id)
-    where = found.get_indexer(picked["text_hash"])
-    picked = picked[where >= 0]
+    present, vectors = cached_vectors(db.con_, picked["text_hash"].to_numpy(), model_id)
+    picked = picked[present]
     frame = pd.DataFrame(
         {
             "unit_id": picked["unit_id"].to_numpy(dtype=np.int64),
             "split": split,
             "published_at": picked["published_at"].to_numpy(),
             "rank": picked["rank"].to_numpy(dtype=np.uint64),
-            "vector": [vectors[k].tobytes() for k in where[where >= 0]],
+            "vector": [row.tobytes() for row in vectors],
         }
     )
     count, digest = unit_table.unit_state(db, split, upto)

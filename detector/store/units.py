@@ -242,12 +242,5 @@ def _one(db: Store, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
 def _with_vectors(db: Store, model_id: str, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """``(unit ids, vectors)`` of the ``unit_id, text_hash`` rows (in their order) whose cache row
     exists (:func:`detector.store.vectors.cached_vectors`)."""
-    if rows.empty:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    found, vectors = cached_vectors(db.con_, rows["text_hash"].to_numpy(), model_id)
-    where = found.get_indexer(rows["text_hash"])
-    keep = where >= 0
-    ids = rows["unit_id"].to_numpy(dtype=np.int64)[keep]
-    if not len(ids):
-        return ids, np.zeros((0, 0), dtype=np.float32)
-    return ids, vectors[where[keep]]
+    present, vectors = cached_vectors(db.con_, rows["text_hash"].to_numpy(), model_id)
+    return rows["unit_id"].to_numpy(dtype=np.int64)[present], vectors

@@ -19,12 +19,14 @@ import pandas as pd
 
 def cached_vectors(
     con: duckdb.DuckDBPyConnection, hashes: list[str] | np.ndarray, model_id: str
-) -> tuple[pd.Index, np.ndarray]:
-    """``(found, vectors)``: the distinct ``hashes`` cached for ``model_id`` and their vectors
-    (row ``k`` of ``vectors`` is ``found[k]``'s), in no particular order."""
-    wanted = pd.DataFrame({"text_hash": pd.unique(np.asarray(hashes, dtype=object))})
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(present, vectors)``: which of ``hashes`` are cached for ``model_id`` (a boolean per
+    hash) and their vectors, one row per present hash in the order of ``hashes``."""
+    hashes = np.asarray(hashes, dtype=object)
+    none = np.zeros(len(hashes), dtype=bool), np.zeros((0, 0), dtype=np.float32)
+    wanted = pd.DataFrame({"text_hash": pd.unique(hashes)})
     if wanted.empty:
-        return pd.Index([], dtype=object), np.zeros((0, 0), dtype=np.float32)
+        return none
     con.register("wanted_hashes", wanted)
     try:
         rows = con.execute(
@@ -35,7 +37,7 @@ def cached_vectors(
     finally:
         con.unregister("wanted_hashes")
     if not len(rows):
-        return pd.Index([], dtype=object), np.zeros((0, 0), dtype=np.float32)
+        return none
     rows = np.sort(np.asarray(rows, dtype=np.int64))
     # The hash comes back with its vector, so a row that moved between the two passes cannot
     # be taken for another: each vector is matched by its own hash, not by the rowid.
@@ -46,7 +48,9 @@ def cached_vectors(
     ).fetchnumpy()
     blobs = found["vector"]
     if not len(blobs):
-        return pd.Index([], dtype=object), np.zeros((0, 0), dtype=np.float32)
+        return none
     # One buffer for all rows: np.vstack of per-row views costs ~2.5 us a row.
     matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
-    return pd.Index(found["text_hash"]), matrix
+    where = pd.Index(found["text_hash"]).get_indexer(hashes)
+    present = where >= 0
+    return present, matrix[where[present]]
